@@ -1,0 +1,127 @@
+"""Typed records every stage emits; the store persists them the moment they exist.
+
+Three kinds, one shape in the store (records table):
+- Measurement: a metric of a subject with its raw samples (regression analysis needs them).
+- Finding: a check's outcome (pass/fail/warn/error/skip) with a message and evidence;
+  budgets and thresholds are findings of check "budget"/"threshold" with limit/value/unit.
+- Artifact: a file kept as evidence (screenshot, diff, Lighthouse report, Locust stats).
+
+`subject` names what was measured, e.g. "home|chromium|pixel-7" or "GET /product/{slug}";
+`tags` hold its parts (page, engine, device, preset, route) for grouping in reports.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+Stage = Literal["browsers", "audits", "loadtests", "reports", "run"]
+Status = Literal["pass", "fail", "warn", "error", "skip"]
+Severity = Literal["info", "minor", "major", "critical"]
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: Stage
+    subject: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    created: str = Field(default_factory=utcnow)
+
+
+class Measurement(_Record):
+    kind: Literal["measurement"] = "measurement"
+    metric: str  # e.g. "fcp_ms", "lighthouse_performance", "p95_ms"
+    unit: str  # "ms", "s", "score", "bytes", "count", "ratio", "rps"
+    samples: list[float]
+    # Lower is better for timings; scores and rates are higher-is-better.
+    higher_is_better: bool = False
+
+    @field_validator("samples")
+    @classmethod
+    def _has_samples(cls, samples: list[float]) -> list[float]:
+        if not samples:
+            raise ValueError("a measurement needs at least one sample")
+        return [float(s) for s in samples]
+
+    @property
+    def value(self) -> float:
+        """The median of the raw samples: what budgets compare against."""
+        return float(statistics.median(self.samples))
+
+
+class Finding(_Record):
+    kind: Literal["finding"] = "finding"
+    check: str  # e.g. "console-errors", "overflow", "budget", "threshold", "visual-diff"
+    status: Status
+    message: str = ""
+    severity: Severity = "major"
+    evidence: list[str] = Field(default_factory=list)  # paths relative to the run dir
+    # Budgets/thresholds: what was promised and what was measured.
+    limit: float | None = None
+    value: float | None = None
+    unit: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+class Artifact(_Record):
+    kind: Literal["artifact"] = "artifact"
+    role: str  # "screenshot", "diff", "baseline", "lighthouse-html", "lighthouse-json", "locust-csv", ...
+    path: str  # relative to the run directory
+    media_type: str = "application/octet-stream"
+
+
+Record = Annotated[Union[Measurement, Finding, Artifact], Field(discriminator="kind")]
+
+
+_record_adapter: TypeAdapter = TypeAdapter(Record)
+
+
+def parse_record(data: str | bytes | dict) -> Measurement | Finding | Artifact:
+    """Parse any record from its stored JSON form."""
+    if isinstance(data, dict):
+        return _record_adapter.validate_python(data)
+    return _record_adapter.validate_json(data)
+
+
+def budget_finding(
+    *,
+    stage: Stage,
+    subject: str,
+    name: str,
+    limit: float,
+    value: float,
+    unit: str,
+    higher_is_better: bool = False,
+    tags: dict[str, str] | None = None,
+    check: str = "budget",
+    evidence: list[str] | None = None,
+) -> Finding:
+    """A pass/fail record for one budget or threshold: value within limit passes."""
+    passed = value >= limit if higher_is_better else value <= limit
+    op = ">=" if higher_is_better else "<="
+    message = f"{name}: {value:g} {unit} (budget {op} {limit:g} {unit})"
+    return Finding(
+        stage=stage,
+        subject=subject,
+        check=check,
+        status="pass" if passed else "fail",
+        message=message,
+        limit=limit,
+        value=value,
+        unit=unit,
+        tags={**(tags or {}), "budget": name},
+        evidence=evidence or [],
+        data={"higher_is_better": higher_is_better},
+    )

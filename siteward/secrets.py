@@ -1,0 +1,51 @@
+"""Secrets: values come from environment variables named in the config, never the file.
+
+`Secrets.redact` scrubs them from anything we write (records, logs, reports) so a
+test password cannot leak through a console message or a failed-step message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from siteward.errors import ConfigError
+
+REFERENCE = re.compile(r"\$\{secrets\.([A-Za-z0-9_]+)\}")
+MASK = "********"
+
+
+class Secrets:
+    def __init__(self, env_names: Mapping[str, str], *, source: str = "config", environ: Mapping[str, str] | None = None):
+        self._env_names = dict(env_names)
+        self._source = source
+        environ = os.environ if environ is None else environ
+        self._values = {name: environ[env] for name, env in self._env_names.items() if environ.get(env)}
+
+    def value(self, name: str) -> str:
+        if name not in self._env_names:
+            known = ", ".join(sorted(self._env_names)) or "none"
+            raise ConfigError(f"{self._source}: ${{secrets.{name}}} is not declared under [secrets] (declared: {known})")
+        if name not in self._values:
+            raise ConfigError(
+                f"{self._source}: secrets.{name} needs the environment variable {self._env_names[name]} to be set"
+            )
+        return self._values[name]
+
+    def substitute(self, text: str) -> str:
+        """Replace ${secrets.NAME} references with their values (for use, never for output)."""
+        return REFERENCE.sub(lambda m: self.value(m.group(1)), text)
+
+    def references(self, text: str) -> list[str]:
+        return REFERENCE.findall(text)
+
+    def redact(self, text: str) -> str:
+        # Longest first, so a secret that contains another is masked whole.
+        for value in sorted(self._values.values(), key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, MASK)
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
