@@ -13,7 +13,7 @@ import json
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -22,6 +22,7 @@ from audits.config import AuditsConfig
 from browsers.config import BrowsersConfig, JourneyConfig, VisualConfig
 from loadtests.config import LoadConfig
 from siteward.errors import ConfigError
+from siteward.secrets import REFERENCE
 
 DEFAULT_CONFIG_NAME = "siteward.toml"
 
@@ -94,8 +95,13 @@ class ResultsConfig(_Strict):
     history: str | None = Field(None, description="SQLite history; default <root>/history.sqlite")
 
 
+STAGES = ("browsers", "audits", "loadtests")
+Stage = Literal["browsers", "audits", "loadtests"]
+
+
 class SitewardConfig(_Strict):
     target: TargetConfig
+    stages: list[Stage] = Field(default_factory=lambda: list(STAGES), description="what `siteward run` runs")
     pages: list[PageConfig] = Field(default_factory=list)
     journeys: list[JourneyConfig] = Field(default_factory=list)
     browsers: BrowsersConfig = Field(default_factory=BrowsersConfig)
@@ -124,6 +130,15 @@ class SitewardConfig(_Strict):
         for name, env in self.secrets.items():
             if not env.replace("_", "").isalnum():
                 raise ValueError(f"secrets.{name} must name an environment variable, got {env!r}")
+        for journey in self.journeys:
+            for index, step in enumerate(journey.steps):
+                for ref in REFERENCE.findall(step.value or ""):
+                    if ref not in self.secrets:
+                        declared = ", ".join(sorted(self.secrets)) or "none"
+                        raise ValueError(
+                            f"journeys '{journey.name}' step {index + 1} uses ${{secrets.{ref}}},"
+                            f" which is not declared under [secrets] (declared: {declared})"
+                        )
         return self
 
     def page(self, name: str) -> PageConfig:

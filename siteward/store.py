@@ -102,8 +102,7 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._local = threading.local()
-            with self._tx() as db:
-                db.executescript(SCHEMA)
+            self._conn().executescript(SCHEMA)  # executescript manages its own transaction
         except (OSError, sqlite3.Error) as exc:
             raise UsageError(f"{self.path}: cannot open the history database: {exc}") from None
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent setup of everything siteward needs on a Debian machine:
+#   Debian packages (browsers, WebKit WebDriver, Xvfb, CJK fonts, Node),
+#   Node tools from package-lock.json (Lighthouse, Lighthouse CI),
+#   the Python environment in .venv (siteward itself, editable, with test extras).
+# Each part is skipped when already done, so `make demo` / `make test` call it every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+# --- Debian packages --------------------------------------------------------------
+APT_PACKAGES=(chromium firefox-esr webkit2gtk-driver xvfb fonts-noto-cjk fontconfig ca-certificates)
+command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Node tools (Lighthouse, Lighthouse CI) from the committed lockfile --------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing Node tools (npm ci)"
+  # Lighthouse uses Debian's Chromium; nothing may download a browser of its own.
+  PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.package-lock.json
+fi
+
+# --- Python environment ---------------------------------------------------------------
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if [ ! -f .venv/.siteward-installed ] || [ pyproject.toml -nt .venv/.siteward-installed ]; then
+  say "installing siteward and its Python dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  touch .venv/.siteward-installed
+fi

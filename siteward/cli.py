@@ -1,0 +1,275 @@
+"""The `siteward` command line: a thin layer over runner, stages and reports.
+
+Errors siteward raises on purpose print one message and exit with their code
+(2 usage/config, 3 cannot measure); nothing the user does prints a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from siteward import __version__
+from siteward.config import load_config
+from siteward.errors import EXIT_CANNOT_MEASURE, EXIT_USAGE, SitewardError, UsageError
+
+console = Console(stderr=True)
+app = typer.Typer(
+    name="siteward", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Synthetic testing and performance audits: real browsers, Lighthouse CI and Locust in one run.",
+)
+baseline_app = typer.Typer(no_args_is_help=True, help="Approve and list visual baselines.")
+app.add_typer(baseline_app, name="baseline")
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("-c", "--config", help="siteward.toml (default: ./siteward.toml, else the built-in demo shop config)")]
+TargetOpt = Annotated[Optional[str], typer.Option("--target", help="base URL of the site; overrides the config")]
+ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root directory; overrides the config")]
+BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="compare with this run instead of the latest passing one")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+PagesOpt = Annotated[Optional[list[str]], typer.Option("--page", help="only this page (repeatable)")]
+
+
+def _execute(config_path, target, results, stages, options, baseline=None) -> None:
+    from siteward.runner import RunRequest, execute
+
+    config = load_config(config_path, target=target, results=str(results) if results else None)
+    _prepare_demo_secrets(config)
+    options = {k: v for k, v in options.items() if v not in (None, [], ())}
+    if "pages" in options:
+        known = {p.name for p in config.pages}
+        unknown = sorted(set(options["pages"]) - known)
+        if unknown:
+            raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
+    raise typer.Exit(execute(RunRequest(config, stages, options, baseline), console))
+
+
+def _prepare_demo_secrets(config) -> None:
+    """The built-in config logs into the demo shop; its public test password is the default."""
+    if config.source == "<built-in demo config>":
+        from siteward.shop.db import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
+
+        os.environ.setdefault(DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None, target: TargetOpt = None, results: ResultsOpt = None,
+    stage: Annotated[Optional[list[str]], typer.Option("--stage", "-s", help="browsers | audits | loadtests (repeatable; default: the config's stages)")] = None,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Run every configured stage, then report and gate (exit 0 pass, 1 fail, 2 usage, 3 could not measure)."""
+    cfg = load_config(config, target=target, results=str(results) if results else None)
+    _execute(config, target, results, list(stage or cfg.stages), {"quiet": quiet}, baseline)
+
+
+@app.command()
+def sweep(
+    config: ConfigOpt = None, target: TargetOpt = None, results: ResultsOpt = None,
+    engine: Annotated[Optional[list[str]], typer.Option("--engine", help="chromium | firefox | webkit (repeatable)")] = None,
+    device: Annotated[Optional[list[str]], typer.Option("--device", help="device profile, e.g. desktop, iphone-13, pixel-7 (repeatable)")] = None,
+    page: PagesOpt = None,
+    journey: Annotated[Optional[list[str]], typer.Option("--journey", help="only this journey (repeatable)")] = None,
+    no_journeys: Annotated[bool, typer.Option("--no-journeys", help="pages only")] = False,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Browser compatibility sweep: engines x devices, journeys, checks, screenshots, visual diffs."""
+    options = {"engines": engine, "devices": device, "pages": page, "journeys": journey,
+               "no_journeys": no_journeys, "quiet": quiet}
+    _execute(config, target, results, ["browsers"], options, baseline)
+
+
+@app.command()
+def audit(
+    config: ConfigOpt = None, target: TargetOpt = None, results: ResultsOpt = None,
+    preset: Annotated[Optional[list[str]], typer.Option("--preset", help="mobile | desktop (repeatable)")] = None,
+    runs: Annotated[Optional[int], typer.Option("--runs", min=1, max=25, help="Lighthouse runs per page and preset")] = None,
+    page: PagesOpt = None,
+    lighthouserc: Annotated[Optional[Path], typer.Option("--lighthouserc", help="an existing lighthouserc whose assertions to run")] = None,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Lighthouse (through Lighthouse CI) per page, mobile and desktop, plus cheap page audits."""
+    for p in preset or []:
+        if p not in ("mobile", "desktop"):
+            raise UsageError(f"--preset {p}: expected mobile or desktop")
+    options = {"presets": preset, "runs": runs, "pages": page,
+               "lighthouserc": str(lighthouserc) if lighthouserc else None, "quiet": quiet}
+    _execute(config, target, results, ["audits"], options, baseline)
+
+
+@app.command()
+def load(
+    config: ConfigOpt = None, target: TargetOpt = None, results: ResultsOpt = None,
+    peak_rps: Annotated[Optional[float], typer.Option("--peak-rps", min=0.01, help="observed peak requests/s")] = None,
+    multiplier: Annotated[Optional[float], typer.Option("--multiplier", min=0.01, help="times the peak (default 10)")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", min=1, help="seconds")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="peak (ramp to 10x, hold, spike) | open (arrival rate)")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="local worker processes (0 = one per core)")] = None,
+    master: Annotated[bool, typer.Option("--master", help="be the master of a distributed load test")] = False,
+    worker: Annotated[bool, typer.Option("--worker", help="be a worker of a distributed load test")] = False,
+    master_host: Annotated[Optional[str], typer.Option("--master-host", help="with --worker: the master's host")] = None,
+    expect_workers: Annotated[Optional[int], typer.Option("--expect-workers", min=1, help="with --master: wait for N workers")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="allow load on this host (repeatable; needs --i-own-this-host)")] = None,
+    i_own_this_host: Annotated[bool, typer.Option("--i-own-this-host", help="confirm load against a non-loopback allowed host")] = False,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Load test with Locust: a shop traffic model at 10x the observed peak, with thresholds."""
+    if profile is not None and profile not in ("peak", "open"):
+        raise UsageError(f"--profile {profile}: expected peak or open")
+    if master and worker:
+        raise UsageError("--master and --worker exclude each other")
+    if worker and not master_host:
+        raise UsageError("--worker needs --master-host HOST")
+    options = {"peak_rps": peak_rps, "multiplier": multiplier, "duration_s": duration, "profile": profile,
+               "workers": workers, "master": master, "worker": worker, "master_host": master_host,
+               "expect_workers": expect_workers, "allow_hosts": allow_host, "confirm_host": i_own_this_host,
+               "quiet": quiet}
+    _execute(config, target, results, ["loadtests"], options, baseline)
+
+
+def _store_for(config_path, results):
+    from siteward.store import Store
+
+    cfg = load_config(config_path, results=str(results) if results else None)
+    return cfg, Store(cfg.history_path())
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough), or 'latest'")],
+    config: ConfigOpt = None, results: ResultsOpt = None, baseline: BaselineOpt = None,
+) -> None:
+    """Re-render the reports of a stored run (also one that was killed halfway)."""
+    from siteward.runner import finish
+
+    _, store = _store_for(config, results)
+    run_info = _resolve_run(store, run_id)
+    raise typer.Exit(finish(store, run_info.id, console, baseline_id=baseline))
+
+
+def _resolve_run(store, run_id: str):
+    if run_id == "latest":
+        runs = store.runs(limit=1)
+        if not runs:
+            raise UsageError(f"no runs yet in {store.path}")
+        return runs[0]
+    return store.run(run_id)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(help="the baseline run")],
+    run_b: Annotated[str, typer.Argument(help="the run to judge")],
+    config: ConfigOpt = None, results: ResultsOpt = None,
+) -> None:
+    """Print the differences between two runs and write B's report with A as the baseline."""
+    from reports import compare_runs
+
+    _, store = _store_for(config, results)
+    a, b = _resolve_run(store, run_a), _resolve_run(store, run_b)
+    outcome = compare_runs(store, a.id, b.id, console)
+    raise typer.Exit(outcome.exit_code)
+
+
+@baseline_app.command("approve")
+def baseline_approve(
+    run_id: Annotated[str, typer.Argument(help="run whose screenshots become the baselines")] = "latest",
+    page: PagesOpt = None,
+    profile: Annotated[Optional[list[str]], typer.Option("--profile", help="engine or device name (repeatable)")] = None,
+    config: ConfigOpt = None, results: ResultsOpt = None,
+) -> None:
+    """Promote a run's screenshots to approved visual baselines."""
+    from browsers.baseline import approve
+
+    cfg, store = _store_for(config, results)
+    run_info = _resolve_run(store, run_id)
+    keys = approve(store, run_info, cfg.results_root(), pages=page or [], profiles=profile or [])
+    console.print(f"approved {len(keys)} baseline(s) from run {run_info.id}")
+    for key in keys:
+        console.print(f"  {key}")
+
+
+@baseline_app.command("list")
+def baseline_list(config: ConfigOpt = None, results: ResultsOpt = None) -> None:
+    """List approved baselines."""
+    _, store = _store_for(config, results)
+    for b in store.baselines():
+        console.print(f"{b.key}  run {b.run_id}  approved {b.approved}  {b.path}")
+
+
+@app.command()
+def shop(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 = a free port")] = 0,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    fault: Annotated[Optional[list[str]], typer.Option("--fault", help="NAME[=VALUE], e.g. latency=/api:300, errors=0.05, overflow (repeatable)")] = None,
+) -> None:
+    """Serve the embedded demo shop (the default target)."""
+    from siteward.shop.faults import parse_fault
+    from siteward.shop.server import serve
+
+    for f in fault or []:
+        try:
+            parse_fault(f)
+        except ValueError as exc:
+            raise UsageError(f"--fault {f}: {exc}") from None
+    serve(host=host, port=port, faults=list(fault or []))
+
+
+@app.command()
+def doctor() -> None:
+    """Check every engine and tool; print versions and install commands for what is missing."""
+    from siteward.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(Console()))
+
+
+@app.command()
+def demo(
+    fault: Annotated[Optional[list[str]], typer.Option("--fault", help="inject a shop fault to see it caught (repeatable)")] = None,
+    results: ResultsOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Start the demo shop, sweep it, audit it, load it, report, and stop it."""
+    from siteward.demo import run_demo
+
+    raise typer.Exit(run_demo(list(fault or []), results=results, quiet=quiet, console=console))
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"siteward {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True)] = False) -> None:
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: click's standalone mode handles usage errors (exit 2) and exit codes."""
+    try:
+        app(args=argv, prog_name="siteward")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except SitewardError as exc:
+        console.print(f"siteward: error: {exc}", style="red", highlight=False, markup=False)
+        return exc.exit_code
+    except Exception as exc:  # a bug: say so briefly, keep the trace in a file
+        crash = Path(os.environ.get("TMPDIR", "/tmp")) / "siteward-crash.txt"
+        crash.write_text(traceback.format_exc(), encoding="utf-8")
+        console.print(f"siteward: internal error: {type(exc).__name__}: {exc} (trace: {crash})", markup=False)
+        return EXIT_CANNOT_MEASURE
+    return 0
+
+
+def console_script() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_script()

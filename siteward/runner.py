@@ -1,0 +1,145 @@
+"""Run orchestration: config -> stages -> records in the store -> reports -> exit code.
+
+Each stage runs in turn; a stage that breaks becomes an error record and the next
+stage still runs. SIGINT/SIGTERM stop the stages, and the report is still rendered
+from everything measured so far.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import httpx
+from rich.console import Console
+
+from siteward.config import SitewardConfig
+from siteward.errors import CannotMeasure, SitewardError, UsageError
+from siteward.records import Finding
+from siteward.secrets import Secrets
+from siteward.stage import StageContext
+from siteward.store import Store, new_run_id
+from siteward.tools import tool_versions
+
+STAGE_MODULES = {"browsers": "browsers.stage", "audits": "audits.stage", "loadtests": "loadtests.stage"}
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived: stop measuring, keep what was measured."""
+
+
+@contextmanager
+def _interrupts_raise() -> Iterator[None]:
+    def handler(signum, _frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def check_target(base_url: str, timeout_s: float = 15.0) -> str | None:
+    """None if the target answers at all (any HTTP status), else why not."""
+    try:
+        httpx.get(base_url + "/", timeout=timeout_s, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        return f"{base_url} is unreachable: {type(exc).__name__}: {exc}"
+    return None
+
+
+@dataclass
+class RunRequest:
+    config: SitewardConfig
+    stages: list[str]
+    options: dict[str, Any]
+    baseline_id: str | None = None
+
+
+def _config_snapshot(config: SitewardConfig) -> dict[str, Any]:
+    data = config.model_dump(mode="json", by_alias=True)
+    data["source"] = config.source
+    return data
+
+
+def execute(request: RunRequest, console: Console) -> int:
+    """Run the requested stages into a new run directory and return the exit code."""
+    config = request.config
+    for stage in request.stages:
+        if stage not in STAGE_MODULES:
+            raise UsageError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_MODULES)}")
+    store = Store(config.history_path())
+    secrets = Secrets(config.secrets, source=config.source)
+    run_id = new_run_id()
+    run_dir = config.results_root() / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
+    store.create_run(
+        run_id=run_id, target=config.target.name or config.target.base_url, fingerprint=config.fingerprint(),
+        config=_config_snapshot(config), stages=request.stages, run_dir=run_dir.resolve(),
+    )
+    ctx = StageContext(
+        config=config, run_id=run_id, run_dir=run_dir.resolve(), store=store, secrets=secrets,
+        console=console, options=request.options,
+    )
+    console.print(f"siteward: run [bold]{run_id}[/] against {config.target.base_url} -> {run_dir}")
+    with _interrupts_raise():
+        try:
+            store.set_tool_versions(run_id, tool_versions())
+            _run_stages(ctx, request.stages)
+        except Interrupted as why:
+            ctx.emit(Finding(stage="run", subject="run", check="interrupted", status="error",
+                             message=f"run interrupted by {why}; the report shows what was measured"))
+            console.print(f"[yellow]interrupted by {why}: writing the report of what was measured")
+    return finish(store, run_id, console, baseline_id=request.baseline_id)
+
+
+def _run_stages(ctx: StageContext, stages: list[str]) -> None:
+    unreachable = check_target(ctx.config.target.base_url)
+    if unreachable:
+        ctx.emit(Finding(stage="run", subject="target", check="target-reachable", status="error",
+                         message=unreachable, severity="critical"))
+        ctx.console.print(f"[red]{unreachable}")
+        return
+    for stage in stages:
+        try:
+            module = importlib.import_module(STAGE_MODULES[stage])
+            module.run_stage(ctx)
+        except Interrupted:
+            raise
+        except (CannotMeasure, SitewardError) as exc:
+            if not isinstance(exc, CannotMeasure):
+                raise  # bad usage/config discovered by the stage: exit 2, as DESIGN.md says
+            ctx.emit(Finding(stage=stage, subject=stage, check="stage", status="error",
+                             message=str(exc), severity="critical"))
+            ctx.console.print(f"[red]{stage}: {exc}")
+        except Exception as exc:  # one broken stage never sinks the run
+            trace = ctx.run_dir / "errors" / f"{stage}.txt"
+            trace.parent.mkdir(parents=True, exist_ok=True)
+            trace.write_text(ctx.secrets.redact(traceback.format_exc()), encoding="utf-8")
+            ctx.emit(Finding(stage=stage, subject=stage, check="stage", status="error", severity="critical",
+                             message=f"{stage} stage broke: {type(exc).__name__}: {exc}",
+                             evidence=[ctx.relative(trace)]))
+            ctx.console.print(f"[red]{stage} stage broke: {exc} (details: {trace})")
+
+
+def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None) -> int:
+    """Render the reports for a run (also used by `siteward report`) and print the verdict."""
+    from reports import render_run
+
+    outcome = render_run(store, run_id, baseline_id=baseline_id, console=console)
+    colour = {"pass": "green", "fail": "red"}.get(outcome.verdict, "yellow")
+    console.print(f"verdict: [bold {colour}]{outcome.verdict.upper()}[/] (exit {outcome.exit_code})")
+    report = outcome.paths.get("report.html")
+    if report:
+        console.print(f"report: {report}")
+    return outcome.exit_code
+
