@@ -1,0 +1,201 @@
+"""Fault switches of the demo shop.
+
+The suite's own tests turn these on to prove that each stage catches a real
+problem: a journey must see the overflow, Lighthouse must see the layout shift,
+the load test must see the errors. A fault is written as text, the same way on
+the CLI (`--fault latency=/api/search:200`), in the constructor and through the
+admin endpoint:
+
+    latency=MS            add MS milliseconds to every route
+    latency=ROUTE:MS      ... only to paths starting with ROUTE (e.g. /api/search)
+    errors=RATIO          that share (0..1) of responses become 500
+    overflow              an element wider than the viewport below 480 px
+    console-error         pages log console.error and throw an uncaught exception
+    broken-image          an <img> whose src 404s on home and product pages
+    layout-shift          a tall banner pushed above the content after load
+    heavy-image           home hero as a multi-megabyte PNG without width/height
+    checkout-fail         the payment step (and the API order) is declined
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+FLAG_FAULTS = (
+    "overflow",
+    "console-error",
+    "broken-image",
+    "layout-shift",
+    "heavy-image",
+    "checkout-fail",
+)
+VALUE_FAULTS = ("latency", "errors")
+FAULT_NAMES = VALUE_FAULTS + FLAG_FAULTS
+
+# Paths that stay healthy whatever is switched on, so a parent process can
+# always tell "up" and always switch faults off again.
+EXEMPT_PREFIXES = ("/healthz", "/__admin")
+MAX_LATENCY_MS = 120_000
+
+
+def parse_fault(text: str) -> tuple[str, object]:
+    """Parse one fault string into (name, value).
+
+    Values: latency -> (route_prefix, ms) with "/" meaning every route;
+    errors -> float ratio; the flag faults -> True.
+    Raises ValueError with a message that names the problem.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"empty fault; expected one of: {', '.join(FAULT_NAMES)}")
+    name, sep, raw = text.strip().partition("=")
+    name = name.strip().lower()
+    raw = raw.strip()
+    if name not in FAULT_NAMES:
+        raise ValueError(f"unknown fault {name!r}; expected one of: {', '.join(FAULT_NAMES)}")
+    if name in FLAG_FAULTS:
+        if sep:
+            raise ValueError(f"fault {name!r} takes no value (got {text!r})")
+        return name, True
+    if not raw:
+        hint = "latency=MS or latency=ROUTE:MS" if name == "latency" else "errors=RATIO (0..1)"
+        raise ValueError(f"fault {name!r} needs a value: {hint}")
+    if name == "latency":
+        return name, _parse_latency(raw)
+    return name, _parse_ratio(raw)
+
+
+def _parse_latency(raw: str) -> tuple[str, int]:
+    route, sep, ms_text = raw.rpartition(":")
+    if not sep:
+        route, ms_text = "/", raw
+    if not route.startswith("/"):
+        raise ValueError(f"latency route must be a path starting with '/', got {route!r}")
+    try:
+        ms = int(ms_text)
+    except ValueError:
+        raise ValueError(f"latency needs whole milliseconds, got {ms_text!r}") from None
+    if not 0 <= ms <= MAX_LATENCY_MS:
+        raise ValueError(f"latency must be between 0 and {MAX_LATENCY_MS} ms, got {ms}")
+    return route, ms
+
+
+def _parse_ratio(raw: str) -> float:
+    try:
+        ratio = float(raw)
+    except ValueError:
+        raise ValueError(f"errors needs a ratio between 0 and 1, got {raw!r}") from None
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"errors ratio must be between 0 and 1, got {ratio}")
+    return ratio
+
+
+def format_fault(name: str, value: object) -> str:
+    """The inverse of parse_fault: the canonical text of one fault."""
+    if name == "latency":
+        route, ms = value  # type: ignore[misc]
+        return f"latency={ms}" if route == "/" else f"latency={route}:{ms}"
+    if name == "errors":
+        return f"errors={value:g}"
+    return name
+
+
+class Faults:
+    """The set of faults switched on in one running shop (mutable at runtime)."""
+
+    def __init__(self, faults: Iterable[str] = (), *, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)
+        self.latency: dict[str, int] = {}
+        self.error_ratio = 0.0
+        self.flags: set[str] = set()
+        self.replace(faults)
+
+    def replace(self, faults: Iterable[str]) -> None:
+        """Swap in a new set; all strings are validated before anything changes."""
+        if isinstance(faults, str):
+            faults = [faults]
+        parsed = [parse_fault(text) for text in faults]
+        latency: dict[str, int] = {}
+        error_ratio = 0.0
+        flags: set[str] = set()
+        for name, value in parsed:
+            if name == "latency":
+                route, ms = value  # type: ignore[misc]
+                latency[route] = ms
+            elif name == "errors":
+                error_ratio = float(value)  # type: ignore[arg-type]
+            else:
+                flags.add(name)
+        self.latency, self.error_ratio, self.flags = latency, error_ratio, flags
+
+    def clear(self) -> None:
+        self.replace(())
+
+    def active(self, name: str) -> bool:
+        if name == "latency":
+            return bool(self.latency)
+        if name == "errors":
+            return self.error_ratio > 0
+        return name in self.flags
+
+    def as_strings(self) -> list[str]:
+        items = [format_fault("latency", (r, ms)) for r, ms in sorted(self.latency.items())]
+        if self.error_ratio > 0:
+            items.append(format_fault("errors", self.error_ratio))
+        items.extend(name for name in FLAG_FAULTS if name in self.flags)
+        return items
+
+    def latency_ms(self, path: str) -> int:
+        """Added latency for a path: the longest matching route prefix wins."""
+        best, best_len = 0, -1
+        for route, ms in self.latency.items():
+            if _prefix_matches(path, route) and len(route) > best_len:
+                best, best_len = ms, len(route)
+        return best
+
+    def should_fail(self, path: str) -> bool:
+        if self.error_ratio <= 0 or path.startswith(EXEMPT_PREFIXES):
+            return False
+        return self._rng.random() < self.error_ratio
+
+    def __repr__(self) -> str:
+        return f"Faults({self.as_strings()!r})"
+
+
+def _prefix_matches(path: str, route: str) -> bool:
+    # "/product" matches "/product/x" and "/products"; "/" matches everything.
+    return path.startswith(route)
+
+
+class FaultMiddleware:
+    """ASGI middleware for the route-level faults: latency and errors."""
+
+    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        delay = self.faults.latency_ms(path)
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        if self.faults.should_fail(path):
+            body = b"Internal Server Error (siteward fault: errors)"
+            await send({
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            })
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
