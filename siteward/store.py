@@ -184,9 +184,9 @@ class Store:
                 where.append(f"{column} = ?")
                 args.append(value)
         if before is not None:
-            where.append("id < ?")
+            where.append("rowid < (SELECT rowid FROM runs WHERE id = ?)")  # insertion order
             args.append(before)
-        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY rowid DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [RunInfo.from_row(r) for r in self._conn().execute(sql, args)]

@@ -1,0 +1,150 @@
+"""The SQLite history: records persist as they arrive, survive a kill, and concurrent runs don't corrupt it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from siteward.errors import UsageError
+from siteward.records import Artifact, Finding, Measurement, budget_finding
+from siteward.store import Store
+
+
+def _new_run(store: Store, tmp_path, **kw) -> str:
+    return store.create_run(target=kw.get("target", "shop"), fingerprint=kw.get("fingerprint", "f1"),
+                            config={"x": 1}, stages=["browsers"], run_dir=tmp_path / "run")
+
+
+def test_records_round_trip_with_raw_samples(tmp_path):
+    store = Store(tmp_path / "h.sqlite")
+    run = _new_run(store, tmp_path)
+    m = Measurement(stage="browsers", subject="home|chromium|desktop", metric="fcp_ms", unit="ms",
+                    samples=[120, 100, 140], tags={"page": "home"})
+    f = Finding(stage="browsers", subject="home|chromium|desktop", check="overflow", status="fail",
+                message="page is 900px wide", evidence=["screens/home.png"])
+    a = Artifact(stage="browsers", subject="home|chromium|desktop", role="screenshot", path="screens/home.png")
+    for record in (m, f, a):
+        store.add(run, record)
+    got = store.records(run)
+    assert got == [m, f, a]
+    assert got[0].samples == [120.0, 100.0, 140.0] and got[0].value == 120.0
+    assert [r.kind for r in store.records(run, kind="finding")] == ["finding"]
+
+
+def test_budget_finding_direction():
+    slow = budget_finding(stage="audits", subject="s", name="fcp_ms", limit=1500, value=1800, unit="ms")
+    good_score = budget_finding(stage="audits", subject="s", name="performance_score", limit=0.9,
+                                value=0.95, unit="score", higher_is_better=True)
+    assert slow.status == "fail" and "1800" in slow.message
+    assert good_score.status == "pass"
+
+
+def test_measurement_without_samples_is_rejected():
+    with pytest.raises(ValueError):
+        Measurement(stage="browsers", subject="s", metric="m", unit="ms", samples=[])
+
+
+def test_run_lifecycle_and_latest_passing(tmp_path):
+    store = Store(tmp_path / "h.sqlite")
+    first = _new_run(store, tmp_path)
+    store.finish_run(first, verdict="pass", exit_code=0)
+    failed = _new_run(store, tmp_path)
+    store.finish_run(failed, verdict="fail", exit_code=1)
+    other_config = _new_run(store, tmp_path, fingerprint="f2")
+    store.finish_run(other_config, verdict="pass", exit_code=0)
+    current = _new_run(store, tmp_path)
+    baseline = store.latest_passing(store.run(current))
+    assert baseline is not None and baseline.id == first
+    assert store.run(current).finished is None
+    assert [r.id for r in store.runs()] == [current, other_config, failed, first]
+    assert store.run(current).id == current
+
+
+def test_unknown_run_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no run"):
+        Store(tmp_path / "h.sqlite").run("nope")
+
+
+def test_baselines_upsert(tmp_path):
+    store = Store(tmp_path / "h.sqlite")
+    store.set_baseline("visual:home|chromium|desktop", "baselines/a.png", "aa", "run1")
+    store.set_baseline("visual:home|chromium|desktop", "baselines/b.png", "bb", "run2")
+    store.set_baseline("visual:cart|chromium|desktop", "baselines/c.png", "cc", "run2")
+    assert store.baseline("visual:home|chromium|desktop").sha256 == "bb"
+    assert [b.key for b in store.baselines("visual:")] == ["visual:cart|chromium|desktop", "visual:home|chromium|desktop"]
+    assert store.baseline("visual:none") is None
+
+
+KILLED_WRITER = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from siteward.records import Measurement
+    from siteward.store import Store
+    store = Store(sys.argv[1])
+    run = store.create_run(target="shop", fingerprint="f", config={}, stages=["loadtests"], run_dir=Path("r"))
+    for i in range(10):
+        store.add(run, Measurement(stage="loadtests", subject="GET /", metric="p95_ms", unit="ms", samples=[i]))
+    print(run, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed halfway: no finish_run, no close
+    store.add(run, Measurement(stage="loadtests", subject="never", metric="m", unit="ms", samples=[1]))
+""")
+
+
+def test_run_killed_halfway_keeps_its_records(tmp_path):
+    db = tmp_path / "h.sqlite"
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(db)], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL
+    run_id = proc.stdout.strip()
+    store = Store(db)
+    records = store.records(run_id)
+    assert [r.samples[0] for r in records] == list(range(10))
+    info = store.run(run_id)
+    assert info.finished is None and info.verdict is None
+    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _hammer(db: str, worker: int, count: int) -> None:
+    from pathlib import Path
+
+    store = Store(db)
+    run = store.create_run(target=f"t{worker}", fingerprint="f", config={}, stages=[], run_dir=Path("r"))
+    for i in range(count):
+        store.add(run, Finding(stage="browsers", subject=f"w{worker}", check="c", status="pass", message=str(i)))
+    store.finish_run(run, verdict="pass", exit_code=0)
+
+
+def test_concurrent_runs_do_not_corrupt_the_history(tmp_path):
+    db = str(tmp_path / "h.sqlite")
+    Store(db)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_hammer, args=(db, w, 150)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = Store(db)
+    runs = store.runs()
+    assert len(runs) == 4 and all(r.verdict == "pass" for r in runs)
+    for run in runs:
+        messages = [r.message for r in store.records(run.id)]
+        assert messages == [str(i) for i in range(150)]
+    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_unwritable_history_is_a_clear_error(tmp_path):
+    if os.geteuid() == 0:
+        target = "/proc/siteward-history/h.sqlite"  # root can write anywhere else
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        target = str(ro / "sub" / "h.sqlite")
+    with pytest.raises(UsageError, match="cannot open the history database"):
+        Store(target)
