@@ -23,7 +23,7 @@ import asyncio
 import random
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FLAG_FAULTS = (
     "overflow",
@@ -185,6 +185,7 @@ class FaultMiddleware:
         delay = self.faults.latency_ms(path)
         if delay:
             await asyncio.sleep(delay / 1000)
+            send = _with_header(send, b"x-siteward-fault-latency", str(delay).encode())
         if self.faults.should_fail(path):
             body = b"Internal Server Error (siteward fault: errors)"
             await send({
@@ -194,8 +195,19 @@ class FaultMiddleware:
                     (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
                     (b"cache-control", b"no-store"),
+                    (b"x-siteward-fault", b"errors"),
                 ],
             })
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+
+def _with_header(send: Send, name: bytes, value: bytes) -> Send:
+    """Wrap send so the response says which fault touched it (handy when debugging)."""
+    async def send_with_header(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), (name, value)]
+        await send(message)
+
+    return send_with_header
