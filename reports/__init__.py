@@ -1,0 +1,11 @@
+"""Reports: budget verdicts, regressions against history, HTML/JUnit/JSON/Markdown outputs.
+
+Reads records only (siteward.store), never runs a stage. Public API:
+- render_run(store, run_id, *, baseline_id=None, console=None) -> RunOutcome
+- compare_runs(store, a_id, b_id, console=None) -> RunOutcome
+summary.json's schema is documented in reports/SCHEMA.md.
+"""
+
+from reports.render import RunOutcome, compare_runs, render_run
+
+__all__ = ["RunOutcome", "compare_runs", "render_run"]
