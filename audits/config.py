@@ -6,6 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Chromium flags every Lighthouse run gets: headless, no sandbox (containers, root),
+# and no background traffic that would show up in the network waterfall.
+DEFAULT_CHROME_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu",
+    "--disable-background-networking", "--disable-component-update",
+]
+
 
 class AuditsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,3 +25,11 @@ class AuditsConfig(BaseModel):
     lighthouserc: str | None = Field(None, description="path of an existing lighthouserc with assertions")
     page_audits: bool = True
     cert_min_days: int = Field(21, ge=0)
+    # Added by the audits stage (all optional, defaults beside the checks).
+    chrome_path: str = Field("/usr/bin/chromium", description="Chromium/Chrome binary Lighthouse drives")
+    chrome_flags: list[str] = Field(default_factory=lambda: list(DEFAULT_CHROME_FLAGS))
+    max_links: int = Field(50, ge=0, le=2000, description="broken-links: same-host links checked per page")
+    link_concurrency: int = Field(4, ge=1, le=32, description="broken-links: parallel requests")
+    product_pages: list[str] | None = Field(
+        None, description="seo: pages that need JSON-LD Product; default: pages named/routed like product pages")
+    http_timeout_s: float = Field(15, gt=0, le=300, description="page audits: per HTTP request")

@@ -1,0 +1,206 @@
+"""Lighthouse CI as a subprocess: `lhci collect` and `lhci assert` in a private work dir.
+
+Each call gets its own working directory, so the `.lighthouseci/` folders of two
+calls never mix. A call that overruns its timeout is killed with its whole process
+tree: Chrome is launched detached (its own process group) by chrome-launcher, so
+killing lhci's process group alone would leave Chrome running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from audits.tools import NodeTools
+
+LHR_NAME = re.compile(r"^lhr-(\d+)\.json$")
+RUN_DONE = re.compile(r"Run #(\d+)\.\.\.done\.")
+RUNTIME_ERROR = re.compile(r"Runtime error encountered:\s*(.+)")
+ERROR_CODE = re.compile(r"\(([A-Z][A-Z0-9_]{3,})\)")
+
+
+@dataclass
+class CollectResult:
+    workdir: Path
+    lhr_paths: list[Path]  # in run order
+    error: str | None = None  # the tool's own message when collect failed
+    error_code: str | None = None  # Lighthouse's runtime error code, "TIMEOUT", or None
+    elapsed_s: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+
+    def html_path(self, lhr_path: Path) -> Path | None:
+        html = lhr_path.with_suffix(".html")
+        return html if html.exists() else None
+
+
+@dataclass
+class _Output:
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+
+
+def collect_config(url: str, *, preset: str, runs: int, chrome_path: str, chrome_flags: list[str],
+                   extra_headers: dict[str, str] | None = None) -> dict:
+    """The lhci config for one URL and preset (mobile is Lighthouse's default config)."""
+    # lhci appends --headless=new itself; passing it twice is harmless but noisy.
+    flags = " ".join(f for f in chrome_flags if not f.startswith("--headless"))
+    settings: dict = {"chromeFlags": flags}
+    if preset == "desktop":
+        settings["preset"] = "desktop"
+    if extra_headers:
+        settings["extraHeaders"] = extra_headers
+    return {"ci": {"collect": {"url": [url], "numberOfRuns": runs, "chromePath": chrome_path, "settings": settings}}}
+
+
+def saved_lhrs(workdir: Path) -> list[Path]:
+    """LHR files lhci saved, in run order (their names carry Date.now() of each save)."""
+    folder = workdir / ".lighthouseci"
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := LHR_NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every descendant (Chrome included), then its group."""
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + [root]
+    except psutil.NoSuchProcess:
+        procs = []
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+def _pump(stream, sink: list[str], on_line: Callable[[str], None] | None) -> None:
+    for line in iter(stream.readline, ""):
+        sink.append(line)
+        if on_line is not None:
+            on_line(line)
+    stream.close()
+
+
+def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: float,
+             on_line: Callable[[str], None] | None = None) -> tuple[int | None, str, str, float]:
+    """Run `lhci ARGS` in workdir; returns (exit code or None on timeout, stdout, stderr, seconds)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(tools.lhci), *args], cwd=workdir, env=tools.env(), text=True, errors="replace",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    out = _Output()
+    readers = [
+        threading.Thread(target=_pump, args=(proc.stdout, out.stdout, on_line), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, out.stderr, None), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        code: int | None = proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc.pid)
+        proc.wait()
+        code = None
+    for reader in readers:
+        reader.join(timeout=10)
+    return code, "".join(out.stdout), "".join(out.stderr), time.monotonic() - started
+
+
+def failure_message(stderr: str, stdout: str, code: int | None) -> tuple[str, str | None]:
+    """The tool's own message for a failed collect, and Lighthouse's error code if it gave one."""
+    match = RUNTIME_ERROR.search(stderr)
+    if match:
+        message = match.group(1).strip()
+        code_match = ERROR_CODE.search(message)
+        return message, code_match.group(1) if code_match else None
+    lines = [ln.strip() for ln in (stderr or stdout).splitlines() if ln.strip() and not ln.strip().startswith("at ")]
+    message = " | ".join(lines[-3:]) if lines else f"lhci exited with code {code}"
+    return message, None
+
+
+def collect(tools: NodeTools, url: str, *, workdir: Path, preset: str, runs: int, timeout_s: float,
+            chrome_flags: list[str], extra_headers: dict[str, str] | None = None,
+            on_run_done: Callable[[int], None] | None = None) -> CollectResult:
+    """`lhci collect` one URL `runs` times with one preset; LHRs and HTML stay in workdir."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "lhci-collect.json"
+    config = collect_config(url, preset=preset, runs=runs, chrome_path=str(tools.chrome),
+                            chrome_flags=chrome_flags, extra_headers=extra_headers)
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+    def on_line(line: str) -> None:
+        for match in RUN_DONE.finditer(line):
+            if on_run_done is not None:
+                on_run_done(int(match.group(1)))
+
+    code, stdout, stderr, elapsed = run_lhci(
+        tools, ["collect", f"--config={config_path}"], workdir=workdir, timeout_s=timeout_s, on_line=on_line,
+    )
+    result = CollectResult(workdir=workdir, lhr_paths=saved_lhrs(workdir), elapsed_s=elapsed,
+                           stdout=stdout, stderr=stderr)
+    if code is None:
+        result.error = f"Lighthouse timed out after {timeout_s:g} s (lhci collect killed with its Chrome)"
+        result.error_code = "TIMEOUT"
+    elif code != 0:
+        result.error, result.error_code = failure_message(stderr, stdout, code)
+    return result
+
+
+@dataclass(frozen=True)
+class AssertionResult:
+    passed: bool
+    level: str  # "error" | "warn"
+    message: str
+    raw: dict
+
+
+def assertion_message(item: dict) -> str:
+    """Render one lhci assertion result the way `lhci assert` prints it."""
+    target = item.get("auditId", "?") + (f".{item['auditProperty']}" if item.get("auditProperty") else "")
+    outcome = "passing" if item.get("passed") else ("warning" if item.get("level") == "warn" else "failure")
+    values = ", ".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in item.get("values", []))
+    text = (f"{target} {outcome} for {item.get('name')} assertion: expected {item.get('operator', '')}"
+            f"{item.get('expected')}, found {item.get('actual')} (all values: {values})")
+    extra = " ".join(str(item[k]) for k in ("auditTitle", "message") if item.get(k))
+    return f"{text}; {extra}" if extra else text
+
+
+def assert_results(tools: NodeTools, *, workdir: Path, rc_path: Path, timeout_s: float) -> tuple[list[AssertionResult], str | None]:
+    """`lhci assert` the LHRs in workdir against a lighthouserc; (results, error message)."""
+    results_file = workdir / ".lighthouseci" / "assertion-results.json"
+    results_file.unlink(missing_ok=True)
+    code, stdout, stderr, _ = run_lhci(
+        tools, ["assert", f"--config={rc_path.resolve()}", "--includePassedAssertions"],
+        workdir=workdir, timeout_s=timeout_s,
+    )
+    if code is None:
+        return [], f"lhci assert timed out after {timeout_s:g} s"
+    if not results_file.exists():
+        if code == 0:  # no assertions configured for these results
+            return [], None
+        return [], failure_message(stderr, stdout, code)[0]
+    try:
+        items = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [], f"cannot read lhci assertion results: {exc}"
+    return [AssertionResult(bool(i.get("passed")), str(i.get("level", "error")), assertion_message(i), i)
+            for i in items], None

@@ -1,0 +1,152 @@
+"""The audits stage: Lighthouse CI per page x preset, lhci assertions, and the page audits.
+
+Options from the CLI (ctx.options): presets, runs, pages, lighthouserc, quiet.
+Pages with `journey_state` are audited with that journey's cookies: from the browsers
+stage's handoff when present, else by replaying the journey here (audits/state.py).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from audits.lighthouse import LighthouseJob, run_job
+from audits.page_audits import run_page_audits
+from audits.state import JourneyStateError, extra_headers_for, record_journey_state
+from audits.tools import find_node_tools
+from siteward.config import PageConfig, SitewardConfig
+from siteward.errors import ConfigError, TargetUnreachable, UsageError
+from siteward.records import Finding
+from siteward.stage import StageContext
+
+PRESETS = ("mobile", "desktop")
+
+
+def selected_pages(config: SitewardConfig, names: list[str] | None) -> list[PageConfig]:
+    if not names:
+        return list(config.pages)
+    known = {p.name: p for p in config.pages}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown page {', '.join(map(repr, unknown))}; configured pages: {', '.join(known) or 'none'}")
+    return [known[n] for n in dict.fromkeys(names)]
+
+
+def selected_presets(config: SitewardConfig, presets: list[str] | None) -> list[str]:
+    chosen = list(dict.fromkeys(presets or config.audits.presets))
+    bad = [p for p in chosen if p not in PRESETS]
+    if bad:
+        raise UsageError(f"unknown preset {', '.join(map(repr, bad))}; choose from mobile, desktop")
+    return chosen
+
+
+def run_count(config: SitewardConfig, runs) -> int:
+    if runs is None:
+        return config.audits.runs
+    try:
+        value = int(runs)
+    except (TypeError, ValueError):
+        raise UsageError(f"--runs needs a whole number, got {runs!r}") from None
+    if not 1 <= value <= 25:
+        raise UsageError(f"--runs must be between 1 and 25, got {value}")
+    return value
+
+
+def lighthouserc_path(config: SitewardConfig, option: str | None) -> Path | None:
+    """--lighthouserc (relative to the working dir) or [audits] lighthouserc (relative to the config file)."""
+    if option:
+        path, where = Path(option), "--lighthouserc"
+    elif config.audits.lighthouserc:
+        path, where = Path(config.audits.lighthouserc), f"{config.source}: audits.lighthouserc"
+        if not path.is_absolute() and Path(config.source).is_file():
+            path = Path(config.source).parent / path
+    else:
+        return None
+    if not path.is_file():
+        raise ConfigError(f"{where}: file not found: {path}")
+    return path
+
+
+def check_target(base_url: str, timeout_s: float) -> None:
+    """Nothing can be measured when the target does not answer at all (exit 3)."""
+    try:
+        httpx.get(base_url + "/", timeout=timeout_s, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(f"target {base_url} does not answer: {type(exc).__name__}: {exc}",
+                                hint="start the site (or `siteward shop`) or pass --target URL") from None
+
+
+def journey_headers(ctx: StageContext, pages: list[PageConfig]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Cookie headers per page that needs a journey's state; and per page why it could not get one."""
+    handoff = (ctx.handoff or {}).get("storage_state") or {}
+    headers: dict[str, dict[str, str]] = {}
+    failures: dict[str, str] = {}
+    states: dict[str, Path | str] = {}
+    for page in pages:
+        journey = page.journey_state
+        if not journey:
+            continue
+        if journey not in states:
+            if handoff.get(journey) and Path(handoff[journey]).is_file():
+                states[journey] = Path(handoff[journey])
+            else:
+                config = next(j for j in ctx.config.journeys if j.name == journey)
+                out = ctx.run_dir / "audits-state" / f"{journey}.json"
+                try:
+                    states[journey] = record_journey_state(
+                        config, base_url=ctx.config.target.base_url, out_path=out, secrets=ctx.secrets,
+                        chrome_path=ctx.config.audits.chrome_path, timeout_s=ctx.config.browsers.timeout_s)
+                except JourneyStateError as exc:
+                    states[journey] = str(exc)
+        state = states[journey]
+        if isinstance(state, str):
+            failures[page.name] = state
+        else:
+            headers[page.name] = extra_headers_for(state, ctx.config.url(page.path))
+    return headers, failures
+
+
+def _merge_tool_versions(ctx: StageContext, versions: dict[str, str]) -> None:
+    try:
+        current = ctx.store.run(ctx.run_id).tool_versions
+        ctx.store.set_tool_versions(ctx.run_id, {**current, **versions})
+    except Exception:  # noqa: BLE001 - versions are informative only
+        pass
+
+
+def run_stage(ctx: StageContext) -> None:
+    config, options = ctx.config, ctx.options
+    cfg = config.audits
+    pages = selected_pages(config, options.get("pages"))
+    presets = selected_presets(config, options.get("presets"))
+    runs = run_count(config, options.get("runs"))
+    rc_path = lighthouserc_path(config, options.get("lighthouserc"))
+    tools = find_node_tools(cfg.chrome_path) if cfg.lighthouse else None
+    check_target(config.target.base_url, cfg.http_timeout_s)
+    if tools is not None:
+        _merge_tool_versions(ctx, tools.versions())
+
+    headers, failures = journey_headers(ctx, pages)
+    for page_name, why in failures.items():
+        page = config.page(page_name)
+        ctx.emit(Finding(stage="audits", subject=f"{page_name}|journey-state", check="journey-state", status="error",
+                         message=f"cannot prepare {page.journey_state!r} state for page {page_name}: {why}",
+                         tags={"page": page_name, "journey": page.journey_state or ""}))
+
+    if tools is not None:
+        jobs = [LighthouseJob(page=p.name, url=config.url(p.path), preset=preset, runs=runs,
+                              extra_headers=headers.get(p.name) or None)
+                for p in pages if p.name not in failures for preset in presets]
+        with ctx.progress("Lighthouse", total=len(jobs) * runs) as bar:
+            def one(job: LighthouseJob) -> None:
+                bar.label(f"{job.page} {job.preset}")
+                run_job(ctx, tools, job, rc_path=rc_path, on_run_done=lambda: bar.advance(f"{job.page} {job.preset}"))
+
+            with ThreadPoolExecutor(max_workers=cfg.parallel) as pool:
+                list(pool.map(one, jobs))
+
+    if cfg.page_audits:
+        with ctx.progress("Page audits", total=len(pages)) as bar:
+            run_page_audits(ctx, pages, headers_for=headers, on_page_done=bar.advance)
