@@ -132,7 +132,7 @@ def create_app(faults: Iterable[str] | Faults = (), db_path: str | Path | None =
                 *api.routes, *assets.routes],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
-            Middleware(GZipMiddleware, minimum_size=800),
+            Middleware(GZipMiddleware, minimum_size=800, compresslevel=6),
             Middleware(FaultMiddleware, faults=fault_state),
         ],
         exception_handlers={HTTPException: not_found, 500: server_error},
