@@ -4,9 +4,38 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from browsers.devices import check_device_name
 
 Engine = Literal["chromium", "firefox", "webkit"]
+ENGINES: tuple[str, ...] = ("chromium", "firefox", "webkit")
+# Names people reach for that are not separate engines here, and what to use instead.
+ENGINE_ALIASES = {
+    "edge": "Microsoft Edge is Chromium-based: configure \"chromium\" (siteward does not fake an Edge build)",
+    "msedge": "Microsoft Edge is Chromium-based: configure \"chromium\" (siteward does not fake an Edge build)",
+    "chrome": "Chrome is Chromium: configure \"chromium\"",
+    "safari": "Safari's engine is WebKit: configure \"webkit\"",
+    "gecko": "Gecko is Firefox's engine: configure \"firefox\"",
+}
+
+
+def check_engine_name(name: str) -> str:
+    """The engine name, or ValueError naming the valid engines (and what Edge/Safari map to)."""
+    if name in ENGINES:
+        return name
+    alias = ENGINE_ALIASES.get(str(name).lower())
+    if alias:
+        raise ValueError(f"engine {name!r}: {alias}")
+    raise ValueError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINES)}")
+
+
+def _check_engines(names: list[str]) -> list[str]:
+    return [check_engine_name(n) for n in names]
+
+
+def _check_devices(names: list[str]) -> list[str]:
+    return [check_device_name(n) for n in names]
 STEP_ACTIONS = (
     "goto", "click", "fill", "select", "check", "press", "wait_for",
     "expect_text", "expect_url", "expect_visible", "screenshot", "mark",
@@ -18,13 +47,18 @@ class _Strict(BaseModel):
 
 
 class BrowsersConfig(_Strict):
-    engines: list[Engine] = Field(default_factory=lambda: ["chromium", "firefox", "webkit"])
+    engines: list[str] = Field(default_factory=lambda: ["chromium", "firefox", "webkit"])
     # Device profile names (see browsers.devices); "desktop" is a plain 1366x768 window.
     devices: list[str] = Field(default_factory=lambda: ["desktop", "iphone-13", "pixel-7"])
     concurrency: int = Field(0, ge=0, le=32, description="parallel checks; 0 = sized to the machine")
     timeout_s: float = Field(60, gt=0, le=600, description="per-check timeout")
     retries: int = Field(1, ge=0, le=3)
     screenshots: bool = True
+    step_timeout_s: float = Field(15, gt=0, le=300, description="default wait of one journey step")
+    settle_ms: int = Field(500, ge=0, le=10_000, description="wait after load before measuring (late shifts, late errors)")
+
+    _engines = field_validator("engines")(_check_engines)
+    _devices = field_validator("devices")(_check_devices)
 
 
 class VisualConfig(_Strict):
@@ -91,8 +125,11 @@ class JourneyConfig(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     steps: list[Step] = Field(default_factory=list)
     python: str | None = Field(None, description="module:function of a Python journey (Playwright engines only)")
-    engines: list[Engine] = Field(default_factory=list, description="empty = all configured engines")
+    engines: list[str] = Field(default_factory=list, description="empty = all configured engines")
     devices: list[str] = Field(default_factory=list, description="empty = all configured devices")
+
+    _engines = field_validator("engines")(_check_engines)
+    _devices = field_validator("devices")(_check_devices)
 
     @model_validator(mode="after")
     def _steps_or_python(self) -> "JourneyConfig":

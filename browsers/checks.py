@@ -1,0 +1,213 @@
+"""Compatibility checks and timings: pure functions from what a page showed to records.
+
+The drivers collect a ``PageObservation`` (status, console, requests, layout facts);
+everything here is analysis without a browser, so each rule is unit-tested directly.
+Each check declares what it needs; when the engine could not observe that, the check
+says so with status "skip" instead of passing silently (Lighthouse's rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from browsers.devices import DeviceProfile
+from siteward.records import Finding, Measurement
+
+STAGE = "browsers"
+
+# metric -> key in the collected facts; order is the report order.
+TIMING_METRICS = ("ttfb_ms", "response_ms", "fp_ms", "fcp_ms", "lcp_ms", "dcl_ms", "load_ms", "cls")
+
+# Chromium logs network failures to the console too; failed-requests reports those.
+_NETWORK_CONSOLE_PREFIXES = ("Failed to load resource",)
+
+
+@dataclass
+class PageObservation:
+    """What one page load on one engine and device showed."""
+
+    url: str
+    status: int | None = None
+    status_source: str = "browser"
+    # None means the engine cannot observe it (the note says why).
+    console_errors: list[str] | None = field(default_factory=list)
+    console_note: str = ""
+    failed_requests: list[dict[str, Any]] | None = field(default_factory=list)
+    requests_note: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    required: dict[str, bool] = field(default_factory=dict)
+
+
+def page_console_errors(messages: list[str]) -> list[str]:
+    """Console errors that are the page's own (network noise goes to failed-requests)."""
+    return [m for m in messages if not m.startswith(_NETWORK_CONSOLE_PREFIXES)]
+
+
+def _finding(check: str, status: str, message: str, subject: str, tags: dict[str, str],
+             evidence: list[str], data: dict[str, Any] | None = None, severity: str = "major") -> Finding:
+    return Finding(
+        stage=STAGE, subject=subject, tags=tags, check=check, status=status, message=message,
+        severity=severity, evidence=evidence if status in ("fail", "error", "warn") else [],
+        data=data or {},
+    )
+
+
+def check_http_status(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
+    if obs.status is None:
+        return _finding("http-status", "error", f"no response status for {obs.url}", subject, tags, evidence)
+    ok = 200 <= obs.status < 400
+    message = f"HTTP {obs.status} for {obs.url}"
+    if obs.status_source != "browser":
+        message += f" (status from {obs.status_source})"
+    return _finding("http-status", "pass" if ok else "fail", message, subject, tags, evidence,
+                    {"status": obs.status, "source": obs.status_source}, severity="critical")
+
+
+def check_console(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
+    errors = page_console_errors(obs.console_errors or [])
+    if errors:
+        shown = "; ".join(e[:160] for e in errors[:3])
+        more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+        message = f"{len(errors)} console error(s)/uncaught exception(s): {shown}{more}"
+        if obs.console_note:
+            message += f" [{obs.console_note}]"
+        return _finding("console-errors", "fail", message, subject, tags, evidence, {"errors": errors[:20]})
+    if obs.console_errors is None or obs.console_note:
+        return _finding("console-errors", "skip", obs.console_note or "console not observable", subject, tags,
+                        evidence, severity="info")
+    return _finding("console-errors", "pass", "no console errors or uncaught exceptions", subject, tags, evidence)
+
+
+def check_failed_requests(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
+    if obs.failed_requests is None:
+        return _finding("failed-requests", "skip", obs.requests_note or "requests not observable", subject,
+                        tags, evidence, severity="info")
+    failed = obs.failed_requests
+    if failed:
+        shown = "; ".join(f"{r.get('status') or r.get('error', 'failed')} {r.get('url', '')}" for r in failed[:3])
+        more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
+        return _finding("failed-requests", "fail", f"{len(failed)} failed request(s): {shown}{more}",
+                        subject, tags, evidence, {"requests": failed[:20]})
+    return _finding("failed-requests", "pass", "every request succeeded", subject, tags, evidence)
+
+
+def check_broken_images(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
+    broken = obs.facts.get("brokenImages") or []
+    if broken:
+        return _finding("broken-images", "fail", f"{len(broken)} broken image(s): {', '.join(broken[:3])}",
+                        subject, tags, evidence, {"images": broken[:20]})
+    return _finding("broken-images", "pass", "all loaded images decoded", subject, tags, evidence)
+
+
+def check_overflow(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
+    width = (obs.facts.get("viewport") or {}).get("clientWidth")
+    scroll = obs.facts.get("scrollWidth")
+    if width is None or scroll is None:
+        return _finding("overflow", "error", "layout facts missing", subject, tags, evidence)
+    culprits = obs.facts.get("overflowing") or []
+    data = {"scroll_width": scroll, "viewport_width": width, "elements": culprits}
+    if scroll > width:
+        who = ", ".join(c["element"] for c in culprits[:3]) or "unknown element"
+        return _finding("overflow", "fail",
+                        f"horizontal overflow: document {scroll}px wide in a {width}px viewport ({who})",
+                        subject, tags, evidence, data)
+    return _finding("overflow", "pass", f"no horizontal overflow at {width}px", subject, tags, evidence, data)
+
+
+def check_required(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding | None:
+    if not obs.required:
+        return None
+    missing = [sel for sel, visible in obs.required.items() if not visible]
+    if missing:
+        return _finding("required-visible", "fail", f"not visible: {', '.join(missing)}", subject, tags,
+                        evidence, {"missing": missing})
+    return _finding("required-visible", "pass", f"{len(obs.required)} required element(s) visible",
+                    subject, tags, evidence)
+
+
+COMPAT_CHECKS = (check_http_status, check_console, check_failed_requests, check_broken_images,
+                 check_overflow, check_required)
+
+
+def compat_findings(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> list[Finding]:
+    found = (check(obs, subject, tags, evidence) for check in COMPAT_CHECKS)
+    return [f for f in found if f is not None]
+
+
+def timing_values(facts: dict[str, Any]) -> dict[str, float | None]:
+    """metric -> value, None where the engine does not report it."""
+    nav = facts.get("navigation") or {}
+
+    def positive(value: Any) -> float | None:
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+    return {
+        "ttfb_ms": positive(nav.get("responseStart")),
+        "response_ms": positive(nav.get("responseEnd")),
+        "fp_ms": positive(facts.get("fp")),
+        "fcp_ms": positive(facts.get("fcp")),
+        "lcp_ms": positive(facts.get("lcp")),
+        "dcl_ms": positive(nav.get("domContentLoaded")),
+        "load_ms": positive(nav.get("load")),
+        "cls": float(facts["cls"]) if isinstance(facts.get("cls"), (int, float)) else None,
+    }
+
+
+def timing_measurements(facts: dict[str, Any], subject: str, tags: dict[str, str]) -> tuple[list[Measurement], list[str]]:
+    """Measurements for the timings the engine reported, and the metrics it did not."""
+    measured, missing = [], []
+    for metric, value in timing_values(facts).items():
+        if value is None:
+            missing.append(metric)
+            continue
+        unit = "score" if metric == "cls" else "ms"
+        measured.append(Measurement(stage=STAGE, subject=subject, tags=tags, metric=metric, unit=unit,
+                                    samples=[round(value, 4 if metric == "cls" else 1)]))
+    return measured, missing
+
+
+def emulation_gaps(device: DeviceProfile, facts: dict[str, Any], engine_cannot: list[str]) -> list[str]:
+    """What the profile asked for and the page did not get, checked in the page itself."""
+    gaps = list(engine_cannot)
+    viewport = facts.get("viewport") or {}
+    width = viewport.get("width")
+    if width is not None and width != device.viewport["width"]:
+        gaps.append(f"viewport width {width}px instead of {device.viewport['width']}px")
+    dpr = facts.get("devicePixelRatio")
+    if dpr is not None and abs(float(dpr) - device.device_scale_factor) > 0.01:
+        gaps.append(f"device pixel ratio {dpr:g} instead of {device.device_scale_factor:g}")
+    if device.user_agent and facts.get("userAgent") not in (None, device.user_agent):
+        gaps.append("user agent not set")
+    if device.has_touch and facts.get("touch") is False:
+        gaps.append("touch events not emulated")
+    # Deduplicate while keeping order (an engine limit and a measured gap may say the same).
+    return list(dict.fromkeys(gaps))
+
+
+# metric -> (PerformanceObserver entry type it needs, what the engine lacks without it)
+_METRIC_SOURCES = {
+    "fp_ms": ("paint", "no first-paint entry"),
+    "fcp_ms": ("paint", "no first-contentful-paint entry"),
+    "lcp_ms": ("largest-contentful-paint", "no Largest Contentful Paint API"),
+    "cls": ("layout-shift", "no Layout Instability API (layout-shift entries)"),
+}
+
+
+def unsupported_metric_reasons(engine: str, facts: dict[str, Any], missing: list[str]) -> dict[str, str]:
+    """Why each missing metric is missing, when it is the engine and not the page.
+
+    A metric whose API the engine lists but that has no entry on this page (say an
+    LCP candidate that never painted) is not blamed on the engine.
+    """
+    supported = set(facts.get("supported") or [])
+    reasons = {}
+    for metric in missing:
+        entry_type, lacks = _METRIC_SOURCES.get(metric, (None, "no navigation timing entry"))
+        if entry_type is None:
+            reasons[metric] = f"{engine}: {lacks}"
+        elif entry_type not in supported:
+            reasons[metric] = f"{engine}: {lacks}"
+        elif metric == "fp_ms" and facts.get("fcp") is not None:
+            reasons[metric] = f"{engine}: {lacks}"  # Firefox paints FCP but never reports first-paint
+    return reasons

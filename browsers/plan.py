@@ -1,0 +1,135 @@
+"""The sweep plan: which journeys and pages run on which engine x device (pure, no browsers).
+
+Command-line selections (``ctx.options``) narrow the config; unknown names are usage
+errors that list the valid ones. Journeys may restrict themselves to some engines or
+devices; pages that need a journey's browser state get it from one run of that
+journey on Chromium desktop (the state the audits stage reuses too).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from browsers.config import ENGINES, JourneyConfig, check_engine_name
+from browsers.devices import check_device_name
+from siteward.config import PageConfig, SitewardConfig
+from siteward.errors import UsageError
+
+STATE_ENGINE_ORDER = ("chromium", "firefox")  # storage_state is a Playwright feature
+STATE_DEVICE = "desktop"
+
+
+@dataclass(frozen=True)
+class Profile:
+    engine: str
+    device: str
+
+
+@dataclass(frozen=True)
+class PageTask:
+    page: PageConfig
+    profile: Profile
+    kind: str = "page"
+
+    @property
+    def label(self) -> str:
+        return f"{self.page.name} {self.profile.engine}/{self.profile.device}"
+
+
+@dataclass(frozen=True)
+class JourneyTask:
+    journey: JourneyConfig
+    profile: Profile
+    kind: str = "journey"
+    saves_state: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"journey {self.journey.name} {self.profile.engine}/{self.profile.device}"
+
+
+@dataclass
+class SweepPlan:
+    engines: list[str]
+    devices: list[str]
+    pages: list[PageConfig]
+    journeys: list[JourneyConfig]
+    state_journeys: list[str] = field(default_factory=list)
+
+    @property
+    def profiles(self) -> list[Profile]:
+        return [Profile(e, d) for d in self.devices for e in self.engines]
+
+
+def _pick(selected: list[str] | None, configured: list[str], what: str, valid: list[str]) -> list[str]:
+    if not selected:
+        return list(configured)
+    unknown = [s for s in selected if s not in valid]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; valid {what}s: {', '.join(valid) or 'none'}")
+    return list(dict.fromkeys(selected))
+
+
+def _usage(check, name: str) -> str:
+    try:
+        return check(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def build_plan(config: SitewardConfig, options: dict[str, Any]) -> SweepPlan:
+    engines = [_usage(check_engine_name, e) for e in options.get("engines") or config.browsers.engines]
+    devices = [_usage(check_device_name, d) for d in options.get("devices") or config.browsers.devices]
+    pages = _pick(options.get("pages"), [p.name for p in config.pages], "page", [p.name for p in config.pages])
+    if options.get("no_journeys"):
+        journeys: list[str] = []
+    else:
+        journey_names = [j.name for j in config.journeys]
+        journeys = _pick(options.get("journeys"), journey_names, "journey", journey_names)
+    chosen_pages = [config.page(name) for name in pages]
+    return SweepPlan(
+        engines=list(dict.fromkeys(engines)), devices=list(dict.fromkeys(devices)), pages=chosen_pages,
+        journeys=[j for j in config.journeys if j.name in journeys],
+        state_journeys=sorted({p.journey_state for p in chosen_pages if p.journey_state}),
+    )
+
+
+def journey_profiles(journey: JourneyConfig, plan: SweepPlan) -> list[Profile]:
+    engines = [e for e in plan.engines if not journey.engines or e in journey.engines]
+    devices = [d for d in plan.devices if not journey.devices or d in journey.devices]
+    return [Profile(e, d) for d in devices for e in engines]
+
+
+def state_profile(available_engines: list[str]) -> Profile | None:
+    """Where state journeys run: Chromium desktop, else Firefox; None without either."""
+    for engine in STATE_ENGINE_ORDER:
+        if engine in available_engines:
+            return Profile(engine, STATE_DEVICE)
+    return None
+
+
+def auto_concurrency(configured: int) -> int:
+    """Parallel checks: as configured, else one per core (browsers are CPU-bound), 1..4."""
+    if configured > 0:
+        return configured
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def interleave(tasks: list[Any]) -> list[Any]:
+    """Round-robin across engines so every engine has work at any time."""
+    by_engine: dict[str, list[Any]] = {}
+    for task in tasks:
+        by_engine.setdefault(task.profile.engine, []).append(task)
+    out: list[Any] = []
+    queues = [list(q) for q in by_engine.values()]
+    while any(queues):
+        for queue in queues:
+            if queue:
+                out.append(queue.pop(0))
+    return out
+
+
+def all_engines() -> list[str]:
+    return list(ENGINES)

@@ -1,0 +1,138 @@
+"""JavaScript run inside the page, the same text for every engine.
+
+Playwright evaluates an async arrow function; WebDriver runs it through
+``execute_async_script`` via ``as_webdriver_async``. Everything reads standard web
+APIs only, and reports what the engine does not support instead of guessing.
+"""
+
+from __future__ import annotations
+
+# Navigation timing, paint timing, LCP and layout shifts (buffered observers),
+# plus the layout facts the compatibility checks need.
+COLLECT_PAGE_FACTS = r"""
+async () => {
+  const supported = (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes) || [];
+  const observe = (type) => new Promise((resolve) => {
+    if (!supported.includes(type)) { resolve(null); return; }
+    const entries = [];
+    let observer;
+    try {
+      observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+      observer.observe({ type, buffered: true });
+    } catch (e) { resolve(null); return; }
+    setTimeout(() => { entries.push(...observer.takeRecords()); observer.disconnect(); resolve(entries); }, 60);
+  });
+  const nav = performance.getEntriesByType('navigation')[0] || null;
+  const paints = performance.getEntriesByType('paint');
+  const paint = (name) => { const e = paints.find((p) => p.name === name); return e ? e.startTime : null; };
+  const lcpEntries = await observe('largest-contentful-paint');
+  const shiftEntries = await observe('layout-shift');
+  const viewportWidth = document.documentElement.clientWidth || window.innerWidth;
+  const describe = (el) => {
+    let text = el.tagName.toLowerCase();
+    if (el.id) text += '#' + el.id;
+    const testid = el.getAttribute && el.getAttribute('data-testid');
+    if (testid) text += '[data-testid=' + testid + ']';
+    else if (el.classList && el.classList.length) text += '.' + Array.from(el.classList).slice(0, 2).join('.');
+    return text;
+  };
+  const overflowing = [];
+  if (document.documentElement.scrollWidth > viewportWidth) {
+    for (const el of document.body ? document.body.querySelectorAll('*') : []) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > viewportWidth + 1) {
+        overflowing.push({ element: describe(el), right: Math.round(r.right) });
+        if (overflowing.length >= 5) break;
+      }
+    }
+  }
+  const brokenImages = Array.from(document.images)
+    .filter((img) => img.complete && img.naturalWidth === 0 && (img.currentSrc || img.src))
+    .map((img) => img.currentSrc || img.src);
+  return {
+    supported,
+    navigation: nav && {
+      responseStart: nav.responseStart, responseEnd: nav.responseEnd,
+      domContentLoaded: nav.domContentLoadedEventStart, load: nav.loadEventStart,
+      status: (typeof nav.responseStatus === 'number' && nav.responseStatus > 0) ? nav.responseStatus : null,
+    },
+    fp: paint('first-paint'),
+    fcp: paint('first-contentful-paint'),
+    lcp: lcpEntries && lcpEntries.length ? lcpEntries[lcpEntries.length - 1].startTime : null,
+    lcpSupported: lcpEntries !== null,
+    cls: shiftEntries ? shiftEntries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0) : null,
+    viewport: { width: window.innerWidth, height: window.innerHeight, clientWidth: viewportWidth },
+    devicePixelRatio: window.devicePixelRatio,
+    userAgent: navigator.userAgent,
+    touch: ('ontouchstart' in window) || navigator.maxTouchPoints > 0,
+    scrollWidth: document.documentElement.scrollWidth,
+    scrollHeight: document.documentElement.scrollHeight,
+    overflowing,
+    brokenImages,
+  };
+}
+"""
+
+# WebDriver cannot listen to the console: after each navigation we wrap console.error
+# and listen for uncaught errors, so at least what happens after load is seen.
+INSTALL_ERROR_HOOKS = r"""
+if (!window.__siteward) {
+  window.__siteward = { errors: [] };
+  const original = console.error;
+  console.error = function (...args) {
+    window.__siteward.errors.push({ kind: 'console', text: args.map(String).join(' ') });
+    return original.apply(this, args);
+  };
+  window.addEventListener('error', (e) => {
+    if (e.error || e.message) window.__siteward.errors.push({ kind: 'exception', text: String(e.message || e.error) });
+  });
+  window.addEventListener('unhandledrejection', (e) => {
+    window.__siteward.errors.push({ kind: 'exception', text: 'Unhandled rejection: ' + String(e.reason) });
+  });
+}
+"""
+
+READ_ERROR_HOOKS = "return (window.__siteward && window.__siteward.errors) || [];"
+
+# Paints masked elements over with an opaque box (WebKit path; Playwright has `mask`).
+PAINT_MASKS = r"""
+const [selectors, color] = arguments;
+let count = 0;
+for (const sel of selectors) {
+  let nodes = [];
+  try { nodes = document.querySelectorAll(sel); } catch (e) { continue; }
+  for (const el of nodes) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const box = document.createElement('div');
+    box.setAttribute('data-siteward-mask', '');
+    box.style.cssText = `position:absolute;left:${r.left + scrollX}px;top:${r.top + scrollY}px;` +
+      `width:${r.width}px;height:${r.height}px;background:${color};z-index:2147483647;pointer-events:none`;
+    document.body.appendChild(box);
+    count++;
+  }
+}
+return count;
+"""
+
+REMOVE_MASKS = "document.querySelectorAll('[data-siteward-mask]').forEach((n) => n.remove());"
+
+# Stills for screenshots: no animations, transitions or blinking caret.
+FREEZE_CSS = (
+    "*, *::before, *::after { animation: none !important; transition: none !important; "
+    "caret-color: transparent !important; }"
+)
+INJECT_FREEZE = (
+    "const s = document.createElement('style'); s.setAttribute('data-siteward-freeze', '');"
+    f"s.textContent = {FREEZE_CSS!r}; document.head.appendChild(s);"
+)
+
+MASK_COLOR = "#FF00FF"
+
+
+def as_webdriver_async(arrow_function: str) -> str:
+    """Wrap an async arrow function for WebDriver's execute_async_script."""
+    return (
+        "const done = arguments[arguments.length - 1];"
+        f"({arrow_function.strip()})().then(done, (e) => done({{ __error: String(e) }}));"
+    )

@@ -1,0 +1,310 @@
+"""The browsers stage: journeys and page checks on every engine x device, in parallel.
+
+Order of work: start the engines (a missing one becomes error records, all missing
+raises ToolMissing); run the journeys whose browser state pages need (Chromium
+desktop, state handed to the audits stage); then every other journey and page check
+with bounded concurrency, a per-check timeout and one retry. Records of a check are
+emitted when its last attempt ends, so the history never holds half an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import async_playwright
+
+from browsers.checks import STAGE
+from browsers.devices import DeviceProfile, resolve_device
+from browsers.execute import Attempt, Executor, profile_tags
+from browsers.journeys import secret_problem
+from browsers.plan import (
+    JourneyTask, PageTask, Profile, SweepPlan, auto_concurrency, build_plan, interleave, journey_profiles,
+    state_profile,
+)
+from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
+from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
+from siteward.errors import TargetUnreachable, ToolMissing
+from siteward.records import Artifact, Finding
+from siteward.stage import StageContext
+
+try:  # the visual diff is a colleague's module; the sweep works without it
+    from browsers.visual import compare_with_baseline
+except ImportError:  # pragma: no cover
+    compare_with_baseline = None
+
+ENGINE_HINTS = {**INSTALL_HINTS, "webkit": WEBKIT_HINT}
+
+
+def run_stage(ctx: StageContext) -> None:
+    plan = build_plan(ctx.config, ctx.options)
+    if not plan.pages and not plan.journeys:
+        ctx.emit(Finding(stage=STAGE, subject="browsers", check="sweep", status="skip", severity="info",
+                         message="no pages or journeys selected"))
+        return
+    check_target(ctx.config.target.base_url)
+    _run_coroutine(Sweep(ctx, plan).run())
+
+
+def check_target(base_url: str) -> None:
+    """Nothing can be measured on a target that does not answer at all (any HTTP status answers)."""
+    try:
+        httpx.get(base_url + "/", timeout=15, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(f"target {base_url} does not answer: {exc}",
+                                hint="start the site (for the demo: `siteward shop`) or pass --target URL") from None
+
+
+def _run_coroutine(coroutine) -> None:
+    """asyncio.run, also when the caller already runs an event loop (then in a thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+    thread = threading.Thread(target=target, name="siteward-browsers")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _describe_error(exc: BaseException, engine: Any) -> str:
+    text = str(exc).strip().split("\nCall log:")[0].strip() or type(exc).__name__
+    text = text.splitlines()[0][:300]
+    if hasattr(engine, "connected") and not engine.connected():
+        text += " (the browser crashed or was killed; it is restarted for the next check)"
+    return text
+
+
+@dataclass
+class Sweep:
+    ctx: StageContext
+    plan: SweepPlan
+    engines: dict[str, Any] = field(default_factory=dict)
+    devices: dict[str, DeviceProfile] = field(default_factory=dict)
+    said_once: set[tuple[str, ...]] = field(default_factory=set)
+
+    @property
+    def settings(self):
+        return self.ctx.config.browsers
+
+    async def run(self) -> None:
+        async with async_playwright() as playwright:
+            self.devices = {name: resolve_device(name, playwright.devices)
+                            for name in dict.fromkeys([*self.plan.devices, "desktop"])}
+            try:
+                await self.start_engines(playwright)
+                await self.sweep()
+            finally:
+                await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
+
+    # ------------------------------------------------------------- engines
+    async def start_engines(self, playwright) -> None:
+        wanted = list(self.plan.engines)
+        state = state_profile(["chromium", "firefox"]) if self.plan.state_journeys else None
+        if state and state.engine not in wanted:
+            wanted.append(state.engine)  # storage state needs a Playwright engine even if not swept
+
+        async def start(name: str):
+            engine = WebKitEngine(page_timeout_s=self.settings.timeout_s) if name == "webkit" else \
+                PlaywrightEngine(playwright, name)
+            return name, engine, await asyncio.wait_for(engine.start(), timeout=120)
+
+        results = await asyncio.gather(*(start(n) for n in wanted), return_exceptions=True)
+        versions = {}
+        for name, result in zip(wanted, results):
+            if isinstance(result, BaseException):
+                message = str(result).strip().splitlines()[0] if str(result).strip() else type(result).__name__
+                self.ctx.emit(Finding(
+                    stage=STAGE, subject=name, tags={"engine": name}, check="engine", status="error",
+                    severity="critical", message=f"{name} cannot run: {message} (install: {ENGINE_HINTS[name]})",
+                ))
+                continue
+            _, engine, version = result
+            self.engines[name] = engine
+            versions[name] = version or ""
+        self.ctx.handoff.setdefault("browser_versions", {}).update(versions)
+        if not any(e in self.engines for e in self.plan.engines):
+            hints = "; ".join(f"{e}: {ENGINE_HINTS[e]}" for e in self.plan.engines)
+            raise ToolMissing(f"no browser engine could start ({', '.join(self.plan.engines)})",
+                              hint=f"install with apt-get ({hints})")
+
+    # --------------------------------------------------------------- tasks
+    def _journey_tasks(self) -> tuple[list[JourneyTask], list[JourneyTask]]:
+        state_at = state_profile(list(self.engines))
+        state_tasks, tasks = [], []
+        for journey in self.plan.journeys:
+            problem = secret_problem(journey, self.ctx.secrets)
+            if problem:
+                self.ctx.emit(Finding(stage=STAGE, subject=journey.name, tags={"journey": journey.name},
+                                      check="journey", status="skip", severity="info",
+                                      message=f"not run: {problem}"))
+                continue
+            saves = journey.name in self.plan.state_journeys and state_at is not None
+            if saves:
+                state_tasks.append(JourneyTask(journey, state_at, saves_state=True))
+            for profile in journey_profiles(journey, self.plan):
+                if saves and profile == state_at:
+                    continue  # the state run is this profile's result
+                if profile.engine not in self.engines:
+                    continue
+                tasks.append(JourneyTask(journey, profile))
+        # State journeys not selected for the sweep still have to run for their pages.
+        for name in self.plan.state_journeys:
+            if state_at and not any(t.journey.name == name for t in state_tasks):
+                journey = next(j for j in self.ctx.config.journeys if j.name == name)
+                if not secret_problem(journey, self.ctx.secrets):
+                    state_tasks.append(JourneyTask(journey, state_at, saves_state=True))
+        return state_tasks, tasks
+
+    def _page_tasks(self) -> list[PageTask]:
+        return [PageTask(page, profile) for page in self.plan.pages for profile in self.plan.profiles
+                if profile.engine in self.engines]
+
+    async def sweep(self) -> None:
+        state_tasks, journey_tasks = self._journey_tasks()
+        page_tasks = self._page_tasks()
+        total = len(state_tasks) + len(journey_tasks) + len(page_tasks)
+        state_files: dict[str, Path] = {}
+        executor = Executor(self.ctx, self.engines, self.devices, state_files)
+        semaphore = asyncio.Semaphore(auto_concurrency(self.settings.concurrency))
+        with self.ctx.progress("browsers", total) as bar:
+            async def run(task) -> Attempt:
+                async with semaphore:
+                    final = await self.run_with_retries(executor, task)
+                bar.advance(task.label)
+                return final
+
+            for task, final in zip(state_tasks, await asyncio.gather(*(run(t) for t in state_tasks))):
+                if final.state_file is not None:
+                    state_files[task.journey.name] = final.state_file
+                    self.hand_off_state(task, final)
+            ready, blocked = [], []
+            for task in page_tasks:
+                needs = task.page.journey_state
+                (blocked if needs and needs not in state_files else ready).append(task)
+            for page_name in sorted({t.page.name for t in blocked}):
+                page = self.ctx.config.page(page_name)
+                self.ctx.emit(Finding(
+                    stage=STAGE, subject=page_name, tags={"page": page_name}, check="journey-state", status="error",
+                    message=f"page {page_name!r} needs the browser state of journey {page.journey_state!r}, "
+                            "which did not pass; the page was not checked",
+                ))
+                bar.advance(f"{page_name} (blocked)", n=sum(1 for t in blocked if t.page.name == page_name))
+            await asyncio.gather(*(run(t) for t in interleave([*journey_tasks, *ready])))
+
+    def hand_off_state(self, task: JourneyTask, final: Attempt) -> None:
+        path = final.state_file
+        self.ctx.handoff.setdefault("storage_state", {})[task.journey.name] = str(path)
+        self.ctx.emit(Artifact(stage=STAGE, subject=task.journey.name,
+                               tags={"journey": task.journey.name, "engine": task.profile.engine,
+                                     "device": task.profile.device},
+                               role="storage-state", path=self.ctx.relative(path), media_type="application/json"))
+
+    # ----------------------------------------------------- attempts, retry
+    def _error_attempt(self, task, message: str) -> Attempt:
+        device = self.devices[task.profile.device]
+        name = task.page.name if isinstance(task, PageTask) else task.journey.name
+        key = "page" if isinstance(task, PageTask) else "journey"
+        tags = {key: name, **profile_tags(task.profile.engine, device)}
+        subject = f"{name}|{task.profile.engine}|{device.name}"
+        check = "page-load" if isinstance(task, PageTask) else "journey"
+        finding = Finding(stage=STAGE, subject=subject, tags=tags, check=check, status="error",
+                          severity="critical", message=message)
+        return Attempt(records=[finding], ok=False, error=message, tags=tags, subject=subject,
+                       form_factor=device.form_factor, page=name if key == "page" else None)
+
+    async def attempt(self, executor: Executor, task) -> Attempt:
+        engine = self.engines[task.profile.engine]
+        if isinstance(task, JourneyTask) and task.journey.python and task.profile.engine == "webkit":
+            result = self._error_attempt(task, "")
+            result.records = [Finding(
+                stage=STAGE, subject=result.subject, tags=result.tags, check="journey", status="skip",
+                severity="info", message="Python journeys drive a Playwright page; WebKit runs through WebDriver",
+            )]
+            result.ok, result.error = True, None
+            return result
+        runner = executor.page if isinstance(task, PageTask) else executor.journey
+        try:
+            return await asyncio.wait_for(runner(task), timeout=self.settings.timeout_s)
+        except asyncio.TimeoutError:
+            return self._error_attempt(task, f"timed out after {self.settings.timeout_s:g} s")
+        except Exception as exc:  # noqa: BLE001 - one broken check never sinks the sweep
+            return self._error_attempt(task, _describe_error(exc, engine))
+
+    async def run_with_retries(self, executor: Executor, task) -> Attempt:
+        attempts = [await self.attempt(executor, task)]
+        while not attempts[-1].ok and len(attempts) <= self.settings.retries:
+            attempts.append(await self.attempt(executor, task))
+        final = attempts[-1]
+        self.finish(task, final, attempts)
+        return final
+
+    # ---------------------------------------------------------------- emit
+    def finish(self, task, final: Attempt, attempts: list[Attempt]) -> None:
+        flaky = final.ok and len(attempts) > 1
+        first_error = attempts[0].error
+        for record in final.records:
+            if isinstance(record, Finding) and record.check in ("journey", "page-load"):
+                record = self._annotate(record, flaky, len(attempts), first_error)
+            emitted = self.ctx.emit(record)
+            if emitted.kind == "measurement":
+                evidence = [self.ctx.relative(final.screenshot)] if final.screenshot else None
+                self.ctx.check_budget(emitted, page=final.page, form_factor=final.form_factor, evidence=evidence)
+        if flaky and isinstance(task, PageTask):
+            self.ctx.emit(Finding(stage=STAGE, subject=final.subject, tags=final.tags, check="flaky", status="warn",
+                                  message=f"passed on retry; first attempt: {first_error}",
+                                  data={"flaky": True, "attempts": len(attempts), "first_error": first_error}))
+        self.say_once(task.profile, final)
+        if isinstance(task, PageTask) and final.screenshot and compare_with_baseline is not None:
+            key = f"visual:{task.page.name}|{task.profile.engine}|{task.profile.device}"
+            try:
+                compare_with_baseline(self.ctx, key, final.screenshot, dict(final.tags))
+            except Exception as exc:  # noqa: BLE001 - the comparison is the colleague's; keep sweeping
+                self.ctx.emit(Finding(stage=STAGE, subject=key.removeprefix("visual:"), tags=final.tags,
+                                      check="visual-diff", status="error", message=f"visual diff crashed: {exc}"))
+
+    @staticmethod
+    def _annotate(record: Finding, flaky: bool, attempts: int, first_error: str | None) -> Finding:
+        data = {**record.data, "attempts": attempts}
+        if flaky:
+            return record.model_copy(update={
+                "status": "warn", "message": f"{record.message} (flaky: passed on retry; first attempt: {first_error})",
+                "data": {**data, "flaky": True},
+            })
+        if attempts > 1:
+            return record.model_copy(update={"message": f"{record.message} (failed on all {attempts} attempts)",
+                                             "data": {**data, "flaky": False}})
+        return record.model_copy(update={"data": data})
+
+    def say_once(self, profile: Profile, final: Attempt) -> None:
+        """Engine limits are facts about the engine: one record each, not one per page."""
+        device = self.devices[profile.device]
+        if final.emulation and ("emulation", profile.engine, profile.device) not in self.said_once:
+            self.said_once.add(("emulation", profile.engine, profile.device))
+            self.ctx.emit(Finding(
+                stage=STAGE, subject=f"{profile.engine}|{profile.device}", tags=profile_tags(profile.engine, device),
+                check="emulation", status="warn", severity="minor",
+                message=f"{profile.engine} cannot fully emulate {profile.device}: {'; '.join(final.emulation)}",
+                data={"not_emulated": final.emulation},
+            ))
+        for metric, reason in final.unsupported.items():
+            if ("metric", profile.engine, metric) not in self.said_once:
+                self.said_once.add(("metric", profile.engine, metric))
+                self.ctx.emit(Finding(
+                    stage=STAGE, subject=profile.engine, tags={"engine": profile.engine, "metric": metric},
+                    check="metric-support", status="skip", severity="info",
+                    message=f"{metric} not measured on {reason}", data={"metric": metric},
+                ))
