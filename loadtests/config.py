@@ -1,23 +1,49 @@
-"""Config section [load]: the traffic model, load shape, thresholds and safety caps."""
+"""Config section [load]: the traffic model, load shape, thresholds and safety caps.
+
+A route is one request, named by its template so statistics group sensibly:
+
+    [[load.routes]]
+    name = "/product/{slug}"        # the statistics key
+    path = "/product/{slug}"        # placeholders are filled from [load.samples]
+    weight = 12
+    group = "page"                  # thresholds are per group
+
+Routes that share a `flow` run in the listed order as one visit (e.g. checkout steps);
+the flow is picked with the weight of its first step. Bodies may use ${secrets.NAME}
+(resolved on each load generator from its own environment, never written down).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 class RouteConfig(_Strict):
     name: str = Field(description="route template, e.g. /product/{slug}: statistics group by it")
     path: str = Field(description="path or template; {slug}/{q}/{category} filled from samples")
-    method: Literal["GET", "POST"] = "GET"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     weight: int = Field(1, ge=0, le=1000)
     group: str = Field("page", description="threshold group, e.g. page or api")
     json_body: dict | None = None
+    form: dict[str, str] | None = Field(None, description="form fields (application/x-www-form-urlencoded)")
+    flow: str | None = Field(None, description="routes sharing a flow run in order as one visit")
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"expected a path starting with '/', got {path!r}")
+        return path
 
 
 class ThresholdsConfig(_Strict):
@@ -34,19 +60,41 @@ class LoadConfig(_Strict):
     peak_rps: float | None = Field(5, gt=0, description="observed peak requests/s (from analytics)")
     peak_users: int | None = Field(None, gt=0, description="or observed peak concurrent users")
     multiplier: float = Field(10, gt=0, le=1000)
-    profile: Literal["peak", "open"] = "peak"
+    # peak: warm-up, ramp to multiplier x peak, hold, spike, ramp down (closed model, users
+    # with think time); open: a fixed arrival rate whatever the response times;
+    # steady: a constant number of users for the whole duration (benchmarks, soak tests).
+    profile: Literal["peak", "open", "steady"] = "peak"
     duration_s: float = Field(60, gt=0)
     think_time_s: tuple[float, float] = (0.5, 2.0)
+    spike_factor: float = Field(1.5, ge=1, le=10, description="the spike's height relative to the target")
+    open_pool_s: float = Field(2.0, gt=0, description="open model: users kept = rate x this (slowest response it absorbs)")
     workers: int = Field(0, ge=0, le=64, description="Locust worker processes; 0 = one per core")
     allow_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
     max_users: int = Field(2000, gt=0)
     max_rps: float = Field(5000, gt=0)
     max_duration_s: float = Field(3600, gt=0)
     routes: list[RouteConfig] = Field(default_factory=list, description="empty = the shop model's defaults")
+    samples: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="values for route placeholders, e.g. slug = [...]; empty = discovered from /api/products",
+    )
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+
+    @field_validator("think_time_s")
+    @classmethod
+    def _ordered(cls, span: tuple[float, float]) -> tuple[float, float]:
+        low, high = span
+        if low < 0 or high < low:
+            raise ValueError(f"think_time_s must be [min, max] with 0 <= min <= max, got [{low:g}, {high:g}]")
+        return span
 
     @model_validator(mode="after")
     def _bounded(self) -> "LoadConfig":
         if self.duration_s > self.max_duration_s:
             raise ValueError(f"duration_s {self.duration_s:g} exceeds max_duration_s {self.max_duration_s:g}")
+        if self.routes and not any(r.weight for r in self.routes):
+            raise ValueError("load.routes: at least one route needs a weight above 0")
+        for key, values in self.samples.items():
+            if not values:
+                raise ValueError(f"samples.{key} needs at least one value")
         return self

@@ -1,0 +1,186 @@
+"""The load stage: Locust against the target, then thresholds, series and evidence.
+
+Records (stage "loadtests"):
+- Artifacts: role "locust-csv" (Locust's stats, stats history, failures, exceptions),
+  "load-series" (load/series.json: {"t", "users", "rps", "p50_ms", "p95_ms", "p99_ms",
+  "errors_per_s", "target_rps"}, one entry per second of run time, percentiles null in a
+  second without requests), "locust-log", "load-spec".
+- Measurements per route (subject "GET /product/{slug}", tags route/method/group/profile),
+  per group (subject "group:api", tags group) and overall (subject "all", group "all"):
+    response_ms   samples: the response times, or up to 2000 evenly spaced quantiles of
+                  them (regression analysis compares these distributions); value = p50
+    p50_ms, p95_ms, p99_ms, error_ratio   one sample: the exact value over the whole run
+    achieved_rps  samples: requests per second over the hold window (higher is better)
+    requests      one sample: the request count
+- Findings: check "threshold" (one per limit, pass/fail; skip without traffic), "abort"
+  (the run stopped early on errors), "generator-saturated" (pass/warn/fail from the CPU
+  of the Locust processes), "dropped-arrivals" (open model could not keep the rate),
+  "load-run" (error: Locust failed, or nothing was measured).
+Ctrl-C or SIGTERM stop Locust cleanly, the records above are still written, then the
+interruption (KeyboardInterrupt, or siteward.runner's Interrupted) is raised again.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from loadtests import runner
+from loadtests.model import TrafficModel, route_placeholders, samples_from_catalog, shop_routes
+from loadtests.report import emit_results
+from loadtests.safety import check_target
+from loadtests.shapes import LoadPlan, make_plan
+from siteward.errors import TargetUnreachable, UsageError
+from siteward.records import Artifact, Finding
+from siteward.stage import StageContext
+
+DEFAULT_MASTER_PORT = 5557  # Locust's own default, so plain `locust --worker` finds it
+
+
+def resolve_plan(ctx: StageContext) -> LoadPlan:
+    load, opts = ctx.config.load, ctx.options
+    peak_rps, peak_users = load.peak_rps, load.peak_users
+    if opts.get("peak_rps") is not None:
+        peak_rps, peak_users = float(opts["peak_rps"]), None
+    return make_plan(
+        profile=opts.get("profile") or load.profile, peak_rps=peak_rps, peak_users=peak_users,
+        multiplier=float(opts.get("multiplier") or load.multiplier),
+        duration_s=float(opts.get("duration_s") or load.duration_s), think_time_s=load.think_time_s,
+        spike_factor=load.spike_factor, open_pool_s=load.open_pool_s, max_users=load.max_users,
+        max_rps=load.max_rps, max_duration_s=load.max_duration_s)
+
+
+def worker_count(ctx: StageContext) -> int:
+    """Local Locust worker processes: --workers, else load.workers; 0 means one per core."""
+    wanted = ctx.options.get("workers")
+    if wanted is None:
+        wanted = ctx.config.load.workers
+    if int(wanted) < 0:
+        raise UsageError(f"--workers must be >= 0, got {wanted}")
+    return int(wanted) or psutil.cpu_count(logical=True) or 1
+
+
+def build_model(ctx: StageContext) -> TrafficModel:
+    """The configured routes (or the shop defaults), with samples discovered if needed."""
+    load = ctx.config.load
+    routes = load.routes or shop_routes()
+    samples = dict(load.samples)
+    if route_placeholders(routes) - set(samples):
+        samples = {**discover_samples(ctx.config.target.base_url), **samples}
+    return TrafficModel.from_routes(routes, samples, ctx.config.secrets)
+
+
+def discover_samples(base_url: str) -> dict[str, list[str]]:
+    """Product slugs, ids, categories and search words from the shop's /api/products."""
+    try:
+        response = httpx.get(base_url + "/api/products", timeout=15)
+        products = response.json().get("products") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        products = None
+    if not isinstance(products, list) or not products:
+        return {}
+    return samples_from_catalog([p for p in products if isinstance(p, dict)])
+
+
+def preflight(base_url: str) -> None:
+    try:
+        httpx.get(base_url + "/", timeout=15, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(f"load target {base_url} does not answer: {exc}",
+                                hint="start the site (or `siteward shop`) and check --target") from None
+
+
+def write_spec(path: Path, ctx: StageContext, model: TrafficModel, plan: LoadPlan) -> None:
+    """What every Locust process needs; secret *names* only, never values."""
+    thresholds = ctx.config.load.thresholds
+    spec: dict[str, Any] = {
+        "model": model.to_spec(), "plan": plan.to_spec(),
+        "think_time_s": list(ctx.config.load.think_time_s),
+        "abort": {"ratio": thresholds.abort_error_ratio, "window_s": thresholds.abort_window_s},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+
+
+def run_stage(ctx: StageContext) -> None:
+    opts, load = ctx.options, ctx.config.load
+    out_dir = ctx.evidence_dir("load")
+    if opts.get("worker"):
+        return _run_as_worker(ctx, out_dir)
+    base_url = ctx.config.target.base_url
+    check_target(base_url, [*load.allow_hosts, *(opts.get("allow_hosts") or [])],
+                 confirmed=bool(opts.get("confirm_host")))
+    plan = resolve_plan(ctx)
+    workers = worker_count(ctx)
+    preflight(base_url)
+    model = build_model(ctx)
+    spec_path = out_dir / "spec.json"
+    write_spec(spec_path, ctx, model, plan)
+    ctx.emit(Artifact(stage="loadtests", subject="load", role="load-spec", path=ctx.relative(spec_path),
+                      media_type="application/json"))
+
+    master = bool(opts.get("master"))
+    local_workers = int(opts.get("workers") or 0) if master else (workers if workers > 1 else 0)
+    label = f"load: {plan.profile} x{plan.multiplier:g}" if plan.profile == "peak" else f"load: {plan.profile}"
+    with ctx.progress(label, total=int(plan.duration_s)) as bar, _stop_on_sigterm():
+        done = {"s": 0}
+
+        def on_second(elapsed: float) -> None:
+            step = min(int(elapsed), int(plan.duration_s)) - done["s"]
+            if step > 0:
+                bar.advance(f"{elapsed:.0f} s", step)
+                done["s"] += step
+
+        result = runner.run_locust(
+            host=base_url, spec=spec_path, out_dir=out_dir, workers=local_workers,
+            duration_s=plan.duration_s, bind_host="*" if master else "127.0.0.1",
+            bind_port=int(opts.get("master_port") or DEFAULT_MASTER_PORT) if master else None,
+            expect_workers=int(opts.get("expect_workers") or (max(local_workers, 1) if master else 0)),
+            wait_workers_s=600.0 if master else 120.0, on_second=on_second)
+    emit_results(ctx, plan, model, result)
+    if result.interruption is not None:
+        raise result.interruption
+
+
+def _run_as_worker(ctx: StageContext, out_dir: Path) -> None:
+    master_host = ctx.options.get("master_host")
+    if not master_host:
+        raise UsageError("--worker needs --master-host HOST (the machine running `siteward load --master`)")
+    workers = worker_count(ctx) or 1
+    port = int(ctx.options.get("master_port") or DEFAULT_MASTER_PORT)
+    ctx.console.print(f"load: {workers} Locust worker(s) joining the master at {master_host}:{port}")
+    with _stop_on_sigterm():
+        codes = runner.run_workers(master_host=master_host, master_port=port, workers=workers, log_dir=out_dir)
+    for name in codes:
+        log = out_dir / f"locust-{name}.log"
+        ctx.emit(Artifact(stage="loadtests", subject=name, role="locust-log", path=ctx.relative(log),
+                          media_type="text/plain"))
+    bad = {n: c for n, c in codes.items() if c not in (0, None)}
+    ctx.emit(Finding(stage="loadtests", subject="load", check="load-run", status="error" if bad else "pass",
+                     message=f"workers exited with {bad}" if bad else f"{len(codes)} worker(s) served the master",
+                     severity="info" if not bad else "major"))
+
+
+class _stop_on_sigterm:
+    """SIGTERM behaves like Ctrl-C while Locust runs, so what was measured is still written."""
+
+    def __enter__(self):
+        self._old = None
+        # Only when nobody else (e.g. siteward.runner) handles SIGTERM already.
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            def stop(signum, frame):
+                raise runner.StopRequested()
+            self._old = signal.signal(signal.SIGTERM, stop)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
