@@ -8,6 +8,9 @@ significance without effect flags noise-free trivia, effect without significance
 flags noise. Fewer than MIN_SAMPLES per side is reported as "insufficient" rather
 than guessed (sitespeed.io's compare plugin does the same).
 
+Five a side is also the least that can reach alpha 0.01 at all: the smallest exact
+one-sided p-value of 5 vs 5 samples is 1/252 = 0.004.
+
 With alpha 0.01 one-sided, 20 comparisons of unchanged samples flag about 0.2
 metrics on average; the effect floor pushes that lower still.
 """

@@ -20,9 +20,11 @@ class RunBuilder:
         self.root = root
         self.count = 0
 
-    def run(self, records=(), *, target="demo", fingerprint="fp1", stages=("browsers", "audits", "loadtests"),
+    def run(self, records=(), *, target="demo", fingerprint="fp1", stages=None,
             verdict: str | None = None, run_id: str | None = None) -> str:
         self.count += 1
+        if stages is None:  # the stages that recorded something, as in a complete run
+            stages = list(dict.fromkeys(r.stage for r in records if r.stage in ("browsers", "audits", "loadtests")))
         run_id = run_id or f"20250101-0000{self.count:02d}-abc{self.count:03d}"
         run_dir = self.root / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
