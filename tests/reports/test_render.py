@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import unescape
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -187,7 +188,7 @@ def test_report_html_has_every_section_and_escapes_target_text(store, runs):
     assert evil not in html and "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in html
     assert "http://" not in html.replace("http://127.0.0.1:1", "").split("<script>")[0]
     # Defense in depth: only our own inline scripts (by hash) may run.
-    csp = html.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
+    csp = unescape(html.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0])
     script_src = csp.split("script-src", 1)[1].split(";", 1)[0]
     assert "unsafe-inline" not in script_src and script_src.count("'sha256-") == 2
     assert "default-src 'none'" in csp
