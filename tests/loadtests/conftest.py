@@ -1,0 +1,52 @@
+"""Fixtures: a StageContext built the way siteward.runner builds one, and the demo shop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from load_helpers import demo_config
+from siteward.secrets import Secrets
+from siteward.shop import ShopProcess, start_shop
+from siteward.stage import StageContext
+from siteward.store import Store
+
+
+@pytest.fixture()
+def make_ctx(tmp_path: Path) -> Iterator[Callable[..., StageContext]]:
+    stores: list[Store] = []
+
+    def make(target: str, options: dict[str, Any] | None = None, environ: dict[str, str] | None = None,
+             **load: Any) -> StageContext:
+        config = demo_config(target, tmp_path / "results", **load)
+        store = Store(config.history_path())
+        stores.append(store)
+        run_dir = (tmp_path / "results" / f"run-{len(stores)}").resolve()
+        run_dir.mkdir(parents=True)
+        run_id = store.create_run(target=target, fingerprint=config.fingerprint(), config={}, stages=["loadtests"],
+                                  run_dir=run_dir)
+        return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
+                            secrets=Secrets(config.secrets, environ=environ or {}),
+                            console=Console(stderr=True, quiet=True), options={"quiet": True, **(options or {})})
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def _load_shop() -> Iterator[ShopProcess]:
+    with start_shop() as process:
+        yield process
+
+
+@pytest.fixture()
+def load_shop(_load_shop: ShopProcess) -> Iterator[ShopProcess]:
+    """One shop per module; each test sets its faults, cleared afterwards."""
+    _load_shop.set_faults([])
+    yield _load_shop
+    _load_shop.set_faults([])
