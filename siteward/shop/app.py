@@ -52,7 +52,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from siteward.shop import accounts, api, assets, cart, catalog, checkout, images
 from siteward.shop.db import init_db
 from siteward.shop.faults import FaultMiddleware, Faults
-from siteward.shop.web import ShopState, render
+from siteward.shop.web import ShopState, render, template_env
+
+template_env.globals["static_url"] = assets.static_url
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),

@@ -21,7 +21,7 @@ from siteward.shop.web import shop
 
 STATIC_DIR = Path(__file__).parent / "static"
 LONG_CACHE = "public, max-age=31536000, immutable"  # images never change for a URL
-STATIC_CACHE = "public, max-age=86400"  # CSS/JS: a day, revalidated by ETag after
+STATIC_CACHE = "public, max-age=86400"  # unversioned URLs: a day, then revalidate by ETag
 BROKEN_IMAGE_SRC = "/images/promo/spring-sale-banner.webp"  # broken-image fault: never exists
 
 
@@ -41,6 +41,11 @@ def _load_static() -> dict[str, tuple[bytes, str, str]]:
 STATIC_FILES = _load_static()
 
 
+def static_url(name: str) -> str:
+    """URL of a static file with its content hash, so it can be cached for a year."""
+    return f"/static/{name}?v={STATIC_FILES[name][2].strip(chr(34))[:12]}"
+
+
 def _bytes_response(request: Request, data: bytes, media_type: str, cache: str,
                     etag: str | None = None) -> Response:
     headers = {"Cache-Control": cache}
@@ -56,7 +61,9 @@ async def static_file(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "No such file")
     data, media_type, etag = found
-    return _bytes_response(request, data, media_type, STATIC_CACHE, etag)
+    versioned = request.query_params.get("v") == etag.strip('"')[:12]
+    return _bytes_response(request, data, media_type, LONG_CACHE if versioned else STATIC_CACHE,
+                           etag)
 
 
 async def product_image(request: Request) -> Response:

@@ -45,7 +45,7 @@ def money(cents: int) -> str:
     return f"€{cents / 100:,.2f}"
 
 
-_env = jinja2.Environment(
+template_env = _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
     autoescape=True,
     trim_blocks=True,
