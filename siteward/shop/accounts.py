@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from siteward.shop.passwords import hash_password, verify_password
 from siteward.shop.web import (
-    SESSION_COOKIE, current_user, render, session_row, set_session_cookie, shop)
+    FORM_ERROR_STATUS, SESSION_COOKIE, current_user, render, session_row, set_session_cookie,
+    shop)
 
 MIN_PASSWORD_CHARS = 8
 MAX_FIELD_CHARS = 254
@@ -82,7 +83,7 @@ async def login(request: Request) -> Response:
     user_id = await authenticate(shop(request).conn, email, password) if email else None
     if user_id is None:
         return _form_page(request, "login.html", error="Wrong email or password.",
-                          email=email, status_code=401)
+                          email=email, status_code=FORM_ERROR_STATUS)
     token = log_in(request, user_id)
     response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
     return set_session_cookie(response, token)
@@ -100,14 +101,14 @@ async def register(request: Request) -> Response:
     elif len(password) < MIN_PASSWORD_CHARS:
         error = f"The password needs at least {MIN_PASSWORD_CHARS} characters."
     if error:
-        return _form_page(request, "register.html", error=error, email=email, status_code=400)
+        return _form_page(request, "register.html", error=error, email=email, status_code=FORM_ERROR_STATUS)
     password_hash = await run_in_threadpool(hash_password, password)
     conn = shop(request).conn
     try:
         cursor = conn.execute("INSERT INTO users (email, password_hash) VALUES (?, ?)",
                               (email, password_hash))
     except sqlite3.IntegrityError:
-        return _form_page(request, "register.html", email=email, status_code=400,
+        return _form_page(request, "register.html", email=email, status_code=FORM_ERROR_STATUS,
                           error="An account with this email already exists.")
     token = log_in(request, cursor.lastrowid)
     return set_session_cookie(RedirectResponse("/account", status_code=303), token)

@@ -10,7 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from siteward.shop.catalog import get_product
-from siteward.shop.web import ensure_session, finish, money, render, session_token, shop
+from siteward.shop.web import (
+    FORM_ERROR_STATUS, ensure_session, finish, money, render, session_token, shop)
 
 MAX_QUANTITY = 99
 
@@ -102,7 +103,7 @@ async def cart_add(request: Request) -> Response:
         return render(request, "cart.html", {
             "title": "Your cart | Siteward Demo Shop", "description": "Your cart.",
             "cart": cart_contents(conn, session_token(request)), "error": str(exc)},
-            status_code=400)
+            status_code=FORM_ERROR_STATUS)
     token, _ = ensure_session(request)
     add_item(conn, token, product_id, quantity)
     return finish(request, RedirectResponse("/cart", status_code=303))
@@ -118,7 +119,7 @@ async def cart_update(request: Request) -> Response:
     except CartError as exc:
         return render(request, "cart.html", {
             "title": "Your cart | Siteward Demo Shop", "description": "Your cart.",
-            "cart": cart_contents(conn, token), "error": str(exc)}, status_code=400)
+            "cart": cart_contents(conn, token), "error": str(exc)}, status_code=FORM_ERROR_STATUS)
     if token:
         set_quantity(conn, token, product_id, quantity)
     return RedirectResponse("/cart", status_code=303)

@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from siteward.shop.cart import cart_contents
 from siteward.shop.web import (
-    checkout_state, current_user, money, render, save_checkout_state, session_token, shop)
+    FORM_ERROR_STATUS, checkout_state, current_user, money, render, save_checkout_state,
+    session_token, shop)
 
 COUNTRIES = [
     ("DE", "Germany"), ("CN", "China 中国"), ("US", "United States"),
@@ -161,7 +162,7 @@ async def address_step(request: Request) -> Response:
     try:
         address = validate_address(form)
     except CheckoutError as exc:
-        return _page(request, "checkout_address.html", "Delivery address", status_code=400,
+        return _page(request, "checkout_address.html", "Delivery address", status_code=FORM_ERROR_STATUS,
                      address=form, cart=cart, error=str(exc))
     save_checkout_state(request, {"address": address})
     return RedirectResponse("/checkout/payment", status_code=303)
@@ -182,7 +183,7 @@ async def payment_step(request: Request) -> Response:
         payment = tokenize_card(form.get("card_number", ""), form.get("expiry", ""),
                                 form.get("cvc", ""))
     except CheckoutError as exc:
-        return _page(request, "checkout_payment.html", "Payment", status_code=400, cart=cart,
+        return _page(request, "checkout_payment.html", "Payment", status_code=FORM_ERROR_STATUS, cart=cart,
                      error=str(exc))
     save_checkout_state(request, state | {"payment": payment})
     return RedirectResponse("/checkout/review", status_code=303)
