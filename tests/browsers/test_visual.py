@@ -1,0 +1,321 @@
+"""Visual diff: the pixelmatch-style algorithm on real Pillow drawings, and the stage check."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from browsers import visual
+from browsers.visual import compare_with_baseline, diff_images, sha256_file, visual_key
+from siteward.config import builtin_config_text, parse_config
+from siteward.errors import UsageError
+from siteward.secrets import Secrets
+from siteward.stage import StageContext
+from siteward.store import Store
+
+RED = (255, 0, 0)
+YELLOW = (255, 255, 0)
+
+
+def blank(width: int = 200, height: int = 120, colour="white") -> Image.Image:
+    return Image.new("RGB", (width, height), colour)
+
+
+def with_box(image: Image.Image, box=(40, 30, 60, 40), colour=(20, 90, 200)) -> Image.Image:
+    """A copy with a solid rectangle; `box` is (left, top, right, bottom), right/bottom exclusive."""
+    out = image.copy()
+    ImageDraw.Draw(out).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=colour)
+    return out
+
+
+def text_image(fontmode: str, text: str = "Add to cart - 59,00 EUR", dx: int = 0) -> Image.Image:
+    image = blank(420, 70)
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = fontmode  # "1" = no anti-aliasing, "L" = anti-aliased glyph edges
+    draw.text((10 + dx, 12), text, fill=(20, 20, 20), font=ImageFont.load_default(size=28))
+    return image
+
+
+def rgb_at(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    return image.convert("RGB").getpixel(xy)
+
+
+# ------------------------------------------------------------------------ diff_images
+
+
+def test_identical_images_have_no_difference_and_a_grey_diff():
+    page = with_box(text_image("L"))
+    result = diff_images(page, page.copy())
+    assert (result.differing_pixels, result.ratio, result.size_changed) == (0, 0.0, False)
+    assert result.total_pixels == 420 * 70
+    pixels = np.asarray(result.diff_image.convert("RGB"))
+    assert pixels.shape == (70, 420, 3)
+    assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()
+    assert pixels.min() >= 229  # faded: the darkest text becomes light grey
+
+
+def test_a_changed_box_counts_exactly_its_pixels_and_is_red_in_the_diff():
+    base = blank()
+    result = diff_images(base, with_box(base, (40, 30, 60, 40)))
+    assert result.differing_pixels == 20 * 10
+    assert result.ratio == pytest.approx(200 / (200 * 120))
+    assert rgb_at(result.diff_image, (50, 35)) == RED
+    assert rgb_at(result.diff_image, (39, 35)) != RED  # just outside the box
+    red = np.all(np.asarray(result.diff_image.convert("RGB")) == RED, axis=-1)
+    assert red.sum() == 200
+
+
+def test_colour_tolerance_follows_the_threshold():
+    base = blank()
+    faint = with_box(base, colour=(250, 250, 250))  # barely off-white
+    assert diff_images(base, faint, threshold=0.1).differing_pixels == 0
+    assert diff_images(base, faint, threshold=0.0).differing_pixels == 200
+    black = with_box(base, colour=(0, 0, 0))
+    assert diff_images(base, black, threshold=0.1).differing_pixels == 200
+    # Black on white is below the maximal YIQ distance: threshold 1 accepts anything.
+    assert diff_images(base, black, threshold=1.0).differing_pixels == 0
+
+
+def test_a_soft_edge_column_is_anti_aliasing():
+    """A box edge rendered at half coverage (grey column) is ignored, and drawn yellow."""
+    base = with_box(blank(), (40, 30, 60, 60), colour=(0, 0, 0))
+    soft = base.copy()
+    ImageDraw.Draw(soft).rectangle((60, 30, 60, 59), fill=(128, 128, 128))
+    with_aa = diff_images(base, soft, antialiasing=True)
+    assert with_aa.differing_pixels == 0
+    assert with_aa.antialiased_pixels == 30
+    assert rgb_at(with_aa.diff_image, (60, 45)) == YELLOW
+    without = diff_images(base, soft, antialiasing=False)
+    assert without.differing_pixels == 30
+    assert rgb_at(without.diff_image, (60, 45)) == RED
+
+
+def test_anti_aliased_text_edges_are_ignored_but_glyph_changes_are_not():
+    aliased, smooth = text_image("1"), text_image("L")
+    aa_on = diff_images(aliased, smooth, antialiasing=True)
+    aa_off = diff_images(aliased, smooth, antialiasing=False)
+    assert aa_on.antialiased_pixels > 0
+    assert aa_on.differing_pixels + aa_on.antialiased_pixels == aa_off.differing_pixels
+    assert aa_on.differing_pixels < aa_off.differing_pixels / 2
+    # A real text change (another price) is still found with anti-aliasing ignored.
+    other_price = text_image("L", text="Add to cart - 69,00 EUR")
+    changed = diff_images(smooth, other_price)
+    assert changed.differing_pixels > 0
+    left, top, right, bottom = ImageChops.difference(smooth, other_price).getbbox()
+    ys, xs = np.nonzero(np.all(np.asarray(changed.diff_image.convert("RGB")) == RED, axis=-1))
+    assert len(xs) == changed.differing_pixels
+    assert left <= xs.min() and xs.max() < right and top <= ys.min() and ys.max() < bottom
+
+
+def test_counts_match_the_pixelmatch_reference():
+    pixelmatch = pytest.importorskip("pixelmatch.contrib.PIL").pixelmatch
+    rng = np.random.default_rng(3)
+    noise = Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8))
+    darker = np.asarray(noise).copy()
+    darker[rng.random((40, 60)) < 0.3] //= 2
+    pairs = [
+        (text_image("1"), text_image("L")),
+        (text_image("L"), text_image("L", dx=1)),
+        (text_image("L"), text_image("L", text="Add to cart - 69,00 EUR")),
+        (noise, Image.fromarray(darker)),
+        (text_image("L"), Image.eval(text_image("L"), lambda v: 255 - v)),  # nearly all pixels: plane path
+    ]
+    for base, current in pairs:
+        for threshold in (0.0, 0.1, 0.3):
+            for aa in (True, False):
+                ours = diff_images(base, current, threshold=threshold, antialiasing=aa, draw=False)
+                assert ours.differing_pixels == pixelmatch(base, current, threshold=threshold, includeAA=not aa)
+
+
+def test_sparse_and_whole_plane_anti_aliasing_agree():
+    _, base = visual._opaque_packed(text_image("1"))
+    _, current = visual._opaque_packed(text_image("L"))
+    height, width = base.shape
+    base, current = base.reshape(-1), current.reshape(-1)
+    changed = np.flatnonzero(base != current)
+    assert 0 < len(changed) * 8 <= base.size  # small enough for the gather path
+    found = 0
+    for one, other in ((base, current), (current, base)):
+        sparse = visual._antialiased(one, other, changed, width, height)
+        plane = visual._antialiased_plane(one, other, width, height)[changed]
+        assert (sparse == plane).all()
+        found += sparse.sum()
+    assert found > 0
+
+
+def test_masked_rectangles_are_ignored():
+    base = blank()
+    current = with_box(with_box(base, (40, 30, 60, 40)), (100, 80, 110, 90), colour=(200, 0, 0))
+    assert diff_images(base, current).differing_pixels == 200 + 100
+    result = diff_images(base, current, masks=[(35, 25, 65, 45)])
+    assert result.differing_pixels == 100
+    assert result.masked_pixels == 30 * 20
+    assert result.total_pixels == 200 * 120 - 600
+    assert rgb_at(result.diff_image, (50, 35)) == visual.MASK_BLUE
+    half = diff_images(base, current, masks=[(40, 30, 50, 40)])  # covers half of the first box
+    assert half.differing_pixels == 100 + 100
+
+
+@pytest.mark.parametrize("mask", [(10, 10, 5, 20), (1, 2, 3), (0.5, 0, 10, 10)])
+def test_bad_masks_are_usage_errors(mask):
+    with pytest.raises(UsageError, match="mask"):
+        diff_images(blank(), blank(), masks=[mask])
+
+
+def test_bad_threshold_is_a_usage_error():
+    with pytest.raises(UsageError, match="threshold"):
+        diff_images(blank(), blank(), threshold=1.5)
+
+
+def test_a_taller_page_reports_the_size_change_and_counts_the_extra_rows():
+    base = with_box(blank(100, 100))
+    taller = with_box(blank(100, 120))
+    result = diff_images(base, taller)
+    assert result.size_changed
+    assert (result.baseline_size, result.current_size) == ((100, 100), (100, 120))
+    assert (result.differing_pixels, result.total_pixels) == (100 * 20, 100 * 120)
+    assert result.diff_image.size == (100, 120)
+    assert rgb_at(result.diff_image, (50, 110)) == RED
+    assert rgb_at(result.diff_image, (10, 10)) != RED
+
+
+def test_width_and_height_changes_count_the_union_outside_the_common_area():
+    result = diff_images(blank(100, 120), blank(120, 100))
+    # Union: 100x120 + 120x100 - 100x100 common; the 20x20 corner is in neither image.
+    assert result.total_pixels == 14000
+    assert result.differing_pixels == 4000
+    assert result.diff_image.size == (120, 120)
+    assert rgb_at(result.diff_image, (110, 110)) == (255, 255, 255)
+
+
+def test_transparent_pixels_compare_as_blended_over_white():
+    clear = Image.new("RGBA", (50, 50), (0, 0, 0, 0))
+    assert diff_images(clear, blank(50, 50)).differing_pixels == 0
+    assert diff_images(Image.new("RGBA", (50, 50), (0, 0, 0, 255)), blank(50, 50)).differing_pixels == 2500
+
+
+# ------------------------------------------------------------------ compare_with_baseline
+
+
+def make_ctx(tmp_path: Path, **sections) -> StageContext:
+    data = tomllib.loads(builtin_config_text())
+    data["target"]["base_url"] = "http://127.0.0.1:9"
+    data["results"] = {"root": str(tmp_path / "results")}
+    data.update(sections)
+    config = parse_config(data, "<test config>")
+    store = Store(config.history_path())
+    run_dir = config.results_root() / "run-2"
+    run_dir.mkdir(parents=True)
+    run_id = store.create_run(target="demo", fingerprint=config.fingerprint(), config={}, stages=["browsers"],
+                              run_dir=run_dir, run_id="run-2")
+    return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
+                        secrets=Secrets({}), options={"quiet": True})
+
+
+TAGS = {"page": "home", "engine": "chromium", "device": "desktop", "form_factor": "desktop"}
+KEY = "visual:home|chromium|desktop"
+
+
+def approve_file(ctx: StageContext, image: Image.Image, key: str = KEY) -> Path:
+    path = ctx.run_dir.parent / "baselines" / "home.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    ctx.store.set_baseline(key, "baselines/home.png", sha256_file(path), "run-1")
+    return path
+
+
+def screenshot(ctx: StageContext, image: Image.Image) -> Path:
+    path = ctx.evidence_dir("screenshots") / "home-chromium-desktop.png"
+    image.save(path)
+    return path
+
+
+def stored(ctx: StageContext, kind: str) -> list:
+    return ctx.store.records(ctx.run_id, kind=kind)
+
+
+def test_key_names_page_engine_and_device():
+    assert visual_key(TAGS) == KEY
+    assert visual_key({"journey": "checkout", "step": "paid", "engine": "firefox", "device": "pixel-7"}) \
+        == "visual:checkout.paid|firefox|pixel-7"
+
+
+def test_without_a_baseline_the_check_is_skipped(tmp_path):
+    ctx = make_ctx(tmp_path)
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, blank()), TAGS)
+    assert finding.status == "skip"
+    assert finding.message == "no approved baseline; run `siteward baseline approve`"
+    assert [f.status for f in stored(ctx, "finding")] == ["skip"]
+    assert stored(ctx, "measurement") == []
+
+
+def test_an_unchanged_page_passes_with_evidence(tmp_path):
+    ctx = make_ctx(tmp_path)
+    page = with_box(text_image("L"))
+    approve_file(ctx, page)
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, page.copy()), TAGS)
+    assert (finding.status, finding.check, finding.value, finding.limit) == ("pass", "visual-diff", 0.0, 0.001)
+    assert finding.evidence == ["screenshots/home-chromium-desktop.png", "diffs/home/chromium-desktop-baseline.png",
+                                "diffs/home/chromium-desktop.png"]
+    assert all((ctx.run_dir / path).is_file() for path in finding.evidence)
+    assert sha256_file(ctx.run_dir / finding.evidence[1]) == ctx.store.baseline(KEY).sha256
+    [measurement] = stored(ctx, "measurement")
+    assert (measurement.metric, measurement.unit, measurement.samples) == ("visual_diff_ratio", "ratio", [0.0])
+    assert measurement.tags == TAGS and measurement.subject == "home|chromium|desktop"
+    roles = {a.role: a.path for a in stored(ctx, "artifact")}
+    assert roles == {"diff": finding.evidence[2], "baseline": finding.evidence[1]}
+
+
+def test_a_changed_page_fails_the_budget_and_says_how_much(tmp_path):
+    ctx = make_ctx(tmp_path)
+    base = blank(200, 100)
+    approve_file(ctx, base)
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, with_box(blank(200, 120))), TAGS)
+    assert finding.status == "fail"
+    assert finding.value == pytest.approx((200 + 200 * 20) / (200 * 120))
+    assert "4200 of 24000 pixels differ" in finding.message
+    assert "size changed from 200x100 to 200x120" in finding.message
+    assert finding.data["size_changed"] is True and finding.data["current_size"] == [200, 120]
+    diff = Image.open(ctx.run_dir / "diffs/home/chromium-desktop.png")
+    assert rgb_at(diff, (50, 35)) == RED and rgb_at(diff, (150, 110)) == RED
+
+
+def test_a_page_budget_overrides_the_visual_limit(tmp_path):
+    ctx = make_ctx(tmp_path, budgets={"pages": {"home": {"visual_diff_ratio": 0.05}}})
+    approve_file(ctx, blank())
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, with_box(blank())), TAGS)
+    assert (finding.status, finding.limit) == ("pass", 0.05)
+
+
+def test_visual_settings_come_from_the_config(tmp_path):
+    ctx = make_ctx(tmp_path, visual={"threshold": 0.0, "max_diff_ratio": 0.5})
+    approve_file(ctx, blank())
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, with_box(blank(), colour=(250, 250, 250))), TAGS)
+    assert finding.data["differing_pixels"] == 200  # invisible at the default threshold of 0.1
+    assert (finding.status, finding.limit) == ("pass", 0.5)
+
+
+def test_a_changed_baseline_file_is_an_error_not_a_verdict(tmp_path):
+    ctx = make_ctx(tmp_path)
+    path = approve_file(ctx, blank())
+    with_box(blank()).save(path)
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, blank()), TAGS)
+    assert finding.status == "error" and "changed since it was approved" in finding.message
+    path.unlink()
+    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, blank()), TAGS)
+    assert finding.status == "error" and "missing" in finding.message
+
+
+def test_an_unreadable_screenshot_is_an_error_record(tmp_path):
+    ctx = make_ctx(tmp_path)
+    approve_file(ctx, blank())
+    broken = ctx.evidence_dir("screenshots") / "broken.png"
+    broken.write_bytes(b"not a png")
+    finding = compare_with_baseline(ctx, KEY, broken, TAGS)
+    assert finding.status == "error"
+    assert "cannot identify image file" in finding.message
+    assert stored(ctx, "measurement") == []
