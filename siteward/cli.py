@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     except SitewardError as exc:
-        console.print(f"siteward: error: {exc}", style="red", highlight=False, markup=False)
+        console.print(f"siteward: error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
         return exc.exit_code
     except Exception as exc:  # a bug: say so briefly, keep the trace in a file
         crash = Path(os.environ.get("TMPDIR", "/tmp")) / "siteward-crash.txt"
