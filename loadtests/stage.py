@@ -76,16 +76,20 @@ def build_model(ctx: StageContext) -> TrafficModel:
     return TrafficModel.from_routes(routes, samples, ctx.config.secrets)
 
 
-def discover_samples(base_url: str) -> dict[str, list[str]]:
-    """Product slugs, ids, categories and search words from the shop's /api/products."""
-    try:
-        response = httpx.get(base_url + "/api/products", timeout=15)
-        products = response.json().get("products") if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError):
-        products = None
-    if not isinstance(products, list) or not products:
-        return {}
-    return samples_from_catalog([p for p in products if isinstance(p, dict)])
+def discover_samples(base_url: str, attempts: int = 5) -> dict[str, list[str]]:
+    """Product slugs, ids, categories and search words from the shop's /api/products.
+
+    Retried: a shop under an error fault (or briefly overloaded) still gets its samples.
+    """
+    for _ in range(attempts):
+        try:
+            response = httpx.get(base_url + "/api/products", timeout=15)
+            products = response.json().get("products") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            products = None
+        if isinstance(products, list) and products:
+            return samples_from_catalog([p for p in products if isinstance(p, dict)])
+    return {}
 
 
 def preflight(base_url: str) -> None:
