@@ -122,12 +122,12 @@ def gather_page(client: httpx.Client, name: str, url: str, *, base_url: str, max
     return page
 
 
-def gather_tls(url: str, timeout_s: float) -> TlsInfo:
-    """The certificate the server presents (verified against the system trust store)."""
+def gather_tls(url: str, timeout_s: float, *, cafile: str | None = None) -> TlsInfo:
+    """The certificate the server presents, verified against the system trust store (or `cafile`)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
     info = TlsInfo(host=host, port=port)
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=cafile)
     try:
         with socket.create_connection((host, port), timeout=timeout_s) as sock:
             with context.wrap_socket(sock, server_hostname=host) as tls:

@@ -38,6 +38,7 @@ class CollectResult:
     elapsed_s: float = 0.0
     stdout: str = ""
     stderr: str = ""
+    killed: list[str] = field(default_factory=list)  # "pid name" of processes killed on timeout
 
     def html_path(self, lhr_path: Path) -> Path | None:
         html = lhr_path.with_suffix(".html")
@@ -72,15 +73,20 @@ def saved_lhrs(workdir: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL a process and every descendant (Chrome included), then its group."""
+def kill_tree(pid: int) -> list[str]:
+    """SIGKILL a process and every descendant (Chrome included), then its group.
+
+    Returns "pid name" of each process killed (names read before the kill).
+    """
     try:
         root = psutil.Process(pid)
         procs = root.children(recursive=True) + [root]
     except psutil.NoSuchProcess:
         procs = []
+    names = []
     for proc in procs:
         try:
+            names.append(f"{proc.pid} {proc.name()}")
             proc.kill()
         except psutil.NoSuchProcess:
             pass
@@ -89,6 +95,7 @@ def kill_tree(pid: int) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     psutil.wait_procs(procs, timeout=10)
+    return names
 
 
 def _pump(stream, sink: list[str], on_line: Callable[[str], None] | None) -> None:
@@ -100,8 +107,12 @@ def _pump(stream, sink: list[str], on_line: Callable[[str], None] | None) -> Non
 
 
 def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: float,
-             on_line: Callable[[str], None] | None = None) -> tuple[int | None, str, str, float]:
-    """Run `lhci ARGS` in workdir; returns (exit code or None on timeout, stdout, stderr, seconds)."""
+             on_line: Callable[[str], None] | None = None,
+             killed: list[str] | None = None) -> tuple[int | None, str, str, float]:
+    """Run `lhci ARGS` in workdir; returns (exit code or None on timeout, stdout, stderr, seconds).
+
+    On timeout the whole tree is killed; `killed` (if given) receives "pid name" of each process.
+    """
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(tools.lhci), *args], cwd=workdir, env=tools.env(), text=True, errors="replace",
@@ -117,7 +128,9 @@ def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: flo
     try:
         code: int | None = proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        kill_tree(proc.pid)
+        victims = kill_tree(proc.pid)
+        if killed is not None:
+            killed.extend(victims)
         proc.wait()
         code = None
     for reader in readers:
@@ -152,11 +165,13 @@ def collect(tools: NodeTools, url: str, *, workdir: Path, preset: str, runs: int
             if on_run_done is not None:
                 on_run_done(int(match.group(1)))
 
+    killed: list[str] = []
     code, stdout, stderr, elapsed = run_lhci(
         tools, ["collect", f"--config={config_path}"], workdir=workdir, timeout_s=timeout_s, on_line=on_line,
+        killed=killed,
     )
     result = CollectResult(workdir=workdir, lhr_paths=saved_lhrs(workdir), elapsed_s=elapsed,
-                           stdout=stdout, stderr=stderr)
+                           stdout=stdout, stderr=stderr, killed=killed)
     if code is None:
         result.error = f"Lighthouse timed out after {timeout_s:g} s (lhci collect killed with its Chrome)"
         result.error_code = "TIMEOUT"

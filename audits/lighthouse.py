@@ -39,10 +39,10 @@ class LighthouseJob:
 
 
 def _error(ctx: StageContext, job: LighthouseJob, message: str, *, code: str | None = None,
-           evidence: list[str] | None = None) -> Finding:
+           evidence: list[str] | None = None, killed: list[str] | None = None) -> Finding:
     return ctx.emit(Finding(
         stage="audits", subject=job.subject, check="lighthouse", status="error", severity="major",
-        message=message, tags=job.tags, evidence=evidence or [], data={"code": code, "url": job.url},
+        message=message, tags=job.tags, evidence=evidence or [], data={"code": code, "url": job.url, **({"killed": killed} if killed else {})},
     ))
 
 
@@ -153,7 +153,7 @@ def run_job(ctx: StageContext, tools: NodeTools, job: LighthouseJob, *, rc_path:
             log = ctx.evidence_dir("lighthouse", f"{job.page}-{job.preset}") / "lhci-collect.log"
             log.write_text(ctx.secrets.redact(result.stdout + "\n--- stderr ---\n" + result.stderr), encoding="utf-8")
             _error(ctx, job, f"Lighthouse failed on {job.url}: {result.error}", code=result.error_code,
-                   evidence=[ctx.relative(log)])
+                   evidence=[ctx.relative(log)], killed=result.killed)
         if rc_path is not None and median_run is not None:
             results, error = lhci.assert_results(tools, workdir=workdir, rc_path=rc_path, timeout_s=cfg.timeout_s)
             if error:
