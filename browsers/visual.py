@@ -62,7 +62,8 @@ _Y_WEIGHTS = (29889531, 58662247, 11448223)
 def _opaque_packed(image: Image.Image) -> tuple[Image.Image, np.ndarray]:
     """The image composited over white (pixelmatch blends alpha with white) and its pixels."""
     rgba = image if image.mode == "RGBA" else image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+    may_be_transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if may_be_transparent and rgba.getchannel("A").getextrema()[0] < 255:
         rgba = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     pixels = np.frombuffer(rgba.tobytes(), dtype="<u4").reshape(rgba.size[1], rgba.size[0])
     return rgba, pixels

@@ -319,3 +319,40 @@ def test_an_unreadable_screenshot_is_an_error_record(tmp_path):
     assert finding.status == "error"
     assert "cannot identify image file" in finding.message
     assert stored(ctx, "measurement") == []
+
+
+# ------------------------------------------------------------- real Chromium screenshots
+
+
+def shoot(url: str, path: Path, wait_for: str | None = None) -> Image.Image:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(url, wait_until="load", timeout=60_000)
+            if wait_for:
+                page.wait_for_selector(wait_for, timeout=60_000)
+            page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+        finally:
+            browser.close()
+    return Image.open(path)
+
+
+@pytest.mark.browser
+def test_real_screenshots_of_the_demo_shop_are_stable_and_faults_show(faulty_shop, tmp_path):
+    """Two renders of the same page diff to nothing; a layout-shift banner fails the budget."""
+    first = shoot(faulty_shop.url + "/", tmp_path / "first.png")
+    again = shoot(faulty_shop.url + "/", tmp_path / "again.png")
+    stable = diff_images(first, again)
+    assert stable.differing_pixels == 0, f"{stable.differing_pixels} pixels differ between two identical renders"
+
+    faulty_shop.set_faults(["layout-shift"])
+    current = shoot(faulty_shop.url + "/", tmp_path / "shifted.png", wait_for="[data-fault=layout-shift]")
+    shifted = diff_images(first, current)
+    assert shifted.size_changed and shifted.current_size[1] > shifted.baseline_size[1]  # the banner's height
+    assert shifted.ratio > 0.001  # the default visual_diff_ratio budget
+    red = np.all(np.asarray(shifted.diff_image.convert("RGB")) == RED, axis=-1)
+    assert red.sum() == shifted.differing_pixels
