@@ -86,14 +86,16 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-async def not_found(request: Request, exc: HTTPException) -> Response:
-    if request.url.path.startswith(("/api/", "/__admin")) or request.url.path.startswith(
-            ("/images/", "/static/")):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    if request.url.path.startswith(("/api/", "/__admin", "/images/", "/static/")):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)
+    heading = "Page not found" if exc.status_code == 404 else f"Error {exc.status_code}"
+    message = "We could not find that page." if exc.status_code == 404 else str(exc.detail)
     return render(request, "error.html", {
-        "title": "Page not found | Siteward Demo Shop", "description": "Page not found.",
-        "heading": "Page not found", "message": "We could not find that page.",
-        "robots": "noindex"}, status_code=exc.status_code)
+        "title": f"{heading} | Siteward Demo Shop", "description": heading,
+        "heading": heading, "message": message, "robots": "noindex"},
+        status_code=exc.status_code, headers=exc.headers)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -112,7 +114,12 @@ def create_app(faults: Iterable[str] | Faults = (), db_path: str | Path | None =
     if db_path is None:
         temp_dir = tempfile.mkdtemp(prefix="siteward-shop-")
         db_path = Path(temp_dir) / "shop.sqlite3"
-    conn = init_db(db_path)
+    try:
+        conn = init_db(db_path)
+    except BaseException:
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
     state = ShopState(conn=conn, faults=fault_state, db_path=str(db_path),
                       categories=catalog.load_categories(conn))
 
@@ -137,7 +144,7 @@ def create_app(faults: Iterable[str] | Faults = (), db_path: str | Path | None =
             Middleware(GZipMiddleware, minimum_size=800, compresslevel=6),
             Middleware(FaultMiddleware, faults=fault_state),
         ],
-        exception_handlers={HTTPException: not_found, 500: server_error},
+        exception_handlers={HTTPException: http_error, 500: server_error},
         lifespan=lifespan,
     )
     app.state.shop = state

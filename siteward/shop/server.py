@@ -51,8 +51,12 @@ def serve(host: str = "127.0.0.1", port: int = 0, faults: Iterable[str] = (),
     from siteward.shop.app import create_app
 
     faults = list(faults)
-    app = create_app(faults, db_path)
-    sock = _bind(host, port)
+    sock = _bind(host, port)  # first: a taken port must not leave a seeded temp db behind
+    try:
+        app = create_app(faults, db_path)
+    except BaseException:
+        sock.close()
+        raise
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     active = app.state.shop.faults.as_strings()
@@ -83,21 +87,22 @@ class ShopProcess:
         self.startup_timeout = startup_timeout
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
-        self._log_dir: str | None = None
+        self._work_dir: str | None = None
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "siteward.shop", "--host", self.host,
                "--port", str(self.port)]
         for text in self.faults:
             cmd += ["--fault", text]
-        if self.db_path is not None:
-            cmd += ["--db", str(self.db_path)]
-        return cmd
+        # Without a given db the child's fresh database lives in our log dir, so
+        # stop() removes it even if the child had to be killed.
+        db_path = self.db_path if self.db_path is not None else self._path("shop.sqlite3")
+        return cmd + ["--db", str(db_path)]
 
     def start(self) -> "ShopProcess":
         if self.process is not None:
             raise RuntimeError("shop process already started")
-        self._log_dir = tempfile.mkdtemp(prefix="siteward-shop-proc-")
+        self._work_dir = tempfile.mkdtemp(prefix="siteward-shop-run-")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         # The child must import this very package even when it is not installed.
         env["PYTHONPATH"] = os.pathsep.join(
@@ -114,8 +119,8 @@ class ShopProcess:
         return self
 
     def _path(self, name: str) -> str:
-        assert self._log_dir is not None
-        return os.path.join(self._log_dir, name)
+        assert self._work_dir is not None
+        return os.path.join(self._work_dir, name)
 
     def _read(self, name: str) -> str:
         try:
@@ -150,7 +155,7 @@ class ShopProcess:
 
     @property
     def stderr(self) -> str:
-        return self._read("stderr") if self._log_dir else ""
+        return self._read("stderr") if self._work_dir else ""
 
     def get_faults(self) -> list[str]:
         response = httpx.get(self.url + "/__admin/faults", timeout=10)
@@ -177,9 +182,9 @@ class ShopProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        if self._log_dir:
-            shutil.rmtree(self._log_dir, ignore_errors=True)
-            self._log_dir = None
+        if self._work_dir:
+            shutil.rmtree(self._work_dir, ignore_errors=True)
+            self._work_dir = None
 
     @property
     def running(self) -> bool:

@@ -149,7 +149,7 @@ def cart_count(request: Request) -> int:
 # --- rendering ------------------------------------------------------------
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> Response:
+           status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     state = shop(request)
     user = current_user(request)
     page = {
@@ -164,5 +164,5 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     page.update(context or {})
     html = _env.get_template(template).render(page)
     response = HTMLResponse(html, status_code=status_code,
-                            headers={"Cache-Control": "private, no-cache"})
+                            headers={"Cache-Control": "private, no-cache", **(headers or {})})
     return finish(request, response)
