@@ -138,7 +138,8 @@ def _process(pid: int) -> psutil.Process | None:
 def _stop_all(procs: dict[str, subprocess.Popen], main: subprocess.Popen) -> None:
     """SIGTERM to the master first (it quits its workers and writes stats), then the rest."""
     if main.poll() is None:
-        main.send_signal(signal.SIGTERM)
+        # SIGINT: during a shape test Locust handles KeyboardInterrupt, but not yet SIGTERM.
+        main.send_signal(signal.SIGINT)
         try:
             main.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
