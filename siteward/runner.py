@@ -90,7 +90,7 @@ def execute(request: RunRequest, console: Console) -> int:
         config=config, run_id=run_id, run_dir=run_dir.resolve(), store=store, secrets=secrets,
         console=console, options=request.options,
     )
-    console.print(f"siteward: run [bold]{run_id}[/] against {config.target.base_url} -> {run_dir}")
+    console.print(f"siteward: run [bold]{run_id}[/] against {config.target.base_url} -> {run_dir}", soft_wrap=True)
     with _interrupts_raise():
         try:
             store.set_tool_versions(run_id, tool_versions())
@@ -140,6 +140,6 @@ def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | No
     console.print(f"verdict: [bold {colour}]{outcome.verdict.upper()}[/] (exit {outcome.exit_code})")
     report = outcome.paths.get("report.html")
     if report:
-        console.print(f"report: {report}")
+        console.print(f"report: {report}", soft_wrap=True)
     return outcome.exit_code
 
