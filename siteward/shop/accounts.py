@@ -12,8 +12,14 @@ from starlette.routing import Route
 
 from siteward.shop.passwords import hash_password, verify_password
 from siteward.shop.web import (
-    FORM_ERROR_STATUS, SESSION_COOKIE, current_user, render, session_row, set_session_cookie,
-    shop)
+    FORM_ERROR_STATUS,
+    SESSION_COOKIE,
+    current_user,
+    render,
+    session_row,
+    set_session_cookie,
+    shop,
+)
 
 MIN_PASSWORD_CHARS = 8
 MAX_FIELD_CHARS = 254
@@ -101,7 +107,8 @@ async def register(request: Request) -> Response:
     elif len(password) < MIN_PASSWORD_CHARS:
         error = f"The password needs at least {MIN_PASSWORD_CHARS} characters."
     if error:
-        return _form_page(request, "register.html", error=error, email=email, status_code=FORM_ERROR_STATUS)
+        return _form_page(request, "register.html", error=error, email=email,
+                          status_code=FORM_ERROR_STATUS)
     password_hash = await run_in_threadpool(hash_password, password)
     conn = shop(request).conn
     try:

@@ -28,8 +28,14 @@ from starlette.routing import Route
 from siteward.shop.cart import CartError, add_item, cart_contents, parse_product_id, parse_quantity
 from siteward.shop.catalog import get_product, list_products, search_products
 from siteward.shop.checkout import (
-    PAYMENT_DECLINED, CheckoutError, PaymentDeclined, order_details, place_order,
-    tokenize_card, validate_address)
+    PAYMENT_DECLINED,
+    CheckoutError,
+    PaymentDeclined,
+    order_details,
+    place_order,
+    tokenize_card,
+    validate_address,
+)
 from siteward.shop.web import current_user, ensure_session, finish, session_token, shop
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -11,7 +11,14 @@ from starlette.routing import Route
 
 from siteward.shop.catalog import get_product
 from siteward.shop.web import (
-    FORM_ERROR_STATUS, ensure_session, finish, money, render, session_token, shop)
+    FORM_ERROR_STATUS,
+    ensure_session,
+    finish,
+    money,
+    render,
+    session_token,
+    shop,
+)
 
 MAX_QUANTITY = 99
 
@@ -54,7 +61,8 @@ def set_quantity(conn: sqlite3.Connection, token: str, product_id: int, quantity
         conn.execute("DELETE FROM cart_items WHERE session_token = ? AND product_id = ?",
                      (token, product_id))
     else:
-        conn.execute("UPDATE cart_items SET quantity = ? WHERE session_token = ? AND product_id = ?",
+        conn.execute("UPDATE cart_items SET quantity = ?"
+                     " WHERE session_token = ? AND product_id = ?",
                      (quantity, token, product_id))
 
 

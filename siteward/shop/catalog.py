@@ -144,7 +144,8 @@ async def search(request: Request) -> Response:
     query = request.query_params.get("q", "")
     results = search_products(shop(request).conn, query)
     return render(request, "listing.html", {
-        "title": f"Search: {query} | Siteward Demo Shop" if query else "Search | Siteward Demo Shop",
+        "title": f"Search: {query} | Siteward Demo Shop" if query
+        else "Search | Siteward Demo Shop",
         "description": "Search the Siteward demo shop.",
         "heading": f"Results for “{query.strip()}”" if query.strip() else "Search",
         "products": results,

@@ -19,8 +19,15 @@ from starlette.routing import Route
 
 from siteward.shop.cart import cart_contents
 from siteward.shop.web import (
-    FORM_ERROR_STATUS, checkout_state, current_user, money, render, save_checkout_state,
-    session_token, shop)
+    FORM_ERROR_STATUS,
+    checkout_state,
+    current_user,
+    money,
+    render,
+    save_checkout_state,
+    session_token,
+    shop,
+)
 
 COUNTRIES = [
     ("DE", "Germany"), ("CN", "China 中国"), ("US", "United States"),
@@ -157,13 +164,14 @@ async def address_step(request: Request) -> Response:
     if request.method == "GET":
         user = current_user(request)
         address = state.get("address") or {"email": user["email"] if user else "", "country": "DE"}
-        return _page(request, "checkout_address.html", "Delivery address", address=address, cart=cart)
+        return _page(request, "checkout_address.html", "Delivery address",
+                     address=address, cart=cart)
     form = dict(await request.form())
     try:
         address = validate_address(form)
     except CheckoutError as exc:
-        return _page(request, "checkout_address.html", "Delivery address", status_code=FORM_ERROR_STATUS,
-                     address=form, cart=cart, error=str(exc))
+        return _page(request, "checkout_address.html", "Delivery address",
+                     status_code=FORM_ERROR_STATUS, address=form, cart=cart, error=str(exc))
     save_checkout_state(request, {"address": address})
     return RedirectResponse("/checkout/payment", status_code=303)
 
@@ -183,8 +191,8 @@ async def payment_step(request: Request) -> Response:
         payment = tokenize_card(form.get("card_number", ""), form.get("expiry", ""),
                                 form.get("cvc", ""))
     except CheckoutError as exc:
-        return _page(request, "checkout_payment.html", "Payment", status_code=FORM_ERROR_STATUS, cart=cart,
-                     error=str(exc))
+        return _page(request, "checkout_payment.html", "Payment",
+                     status_code=FORM_ERROR_STATUS, cart=cart, error=str(exc))
     save_checkout_state(request, state | {"payment": payment})
     return RedirectResponse("/checkout/review", status_code=303)
 
