@@ -229,7 +229,7 @@ class ShopVisitor(FastHttpUser):
     @task
     def visit(self) -> None:
         request = STATE.model.next_request(self.pending, self.rng, os.environ)
-        name = request.name.split(" ", 1)[1]
+        name = request.label
         if request.form is not None:
             self.client.request(request.method, request.path, name=name, data=urlencode(request.form), headers=FORM)
         elif request.json_body is not None:

@@ -13,6 +13,7 @@ JSON APIs. Placeholders ({slug}, {category}, {q}, {product_id}) are filled from 
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -75,6 +76,11 @@ class Request:
     json_body: Any = None
     form: dict[str, str] | None = None
 
+    @property
+    def label(self) -> str:
+        """The route template alone ("/product/{slug}"): Locust's name; the method is its type."""
+        return self.name.partition(" ")[2]
+
 
 @dataclass
 class Choice:
@@ -87,6 +93,19 @@ class TrafficModel:
     choices: list[Choice]
     samples: dict[str, list[str]]
     secret_env: dict[str, str] = field(default_factory=dict)  # secret name -> env var name
+
+    def __post_init__(self) -> None:
+        # Per-request work is on the load generator's hot path: decide once what each
+        # route needs (a fixed request, or placeholders/secrets to fill).
+        self._cum_weights = list(itertools.accumulate(c.weight for c in self.choices))
+        self._fixed: dict[int, Request] = {}
+        self._keys: dict[int, list[str]] = {}
+        for route in self.routes():
+            text = _route_text(route)
+            keys = sorted(set(PLACEHOLDER.findall(REFERENCE.sub("", text))))
+            if not keys and not REFERENCE.search(text):
+                self._fixed[id(route)] = self._build(route, {}, {})
+            self._keys[id(route)] = keys
 
     @classmethod
     def from_routes(cls, routes: list[RouteConfig], samples: Mapping[str, list[str]],
@@ -134,11 +153,16 @@ class TrafficModel:
                      environ: Mapping[str, str] | None = None) -> Request:
         """The visitor's next request; `pending` (its unfinished flow) is updated in place."""
         if not pending:
-            choice = rng.choices(self.choices, weights=[c.weight for c in self.choices])[0]
-            pending.extend(choice.steps)
+            pending.extend(rng.choices(self.choices, cum_weights=self._cum_weights)[0].steps)
         route = pending.pop(0)
-        values = {key: rng.choice(options) for key, options in self.samples.items()}
-        secrets = self._secret_values(route, environ or {})
+        fixed = self._fixed.get(id(route))
+        if fixed is not None:
+            return fixed
+        values = {key: rng.choice(self.samples[key]) for key in self._keys[id(route)] if key in self.samples}
+        return self._build(route, values, self._secret_values(route, environ or {}))
+
+    @staticmethod
+    def _build(route: RouteConfig, values: Mapping[str, str], secrets: Mapping[str, str]) -> Request:
         return Request(
             method=route.method,
             path=fill(route.path, values, secrets, quote_values=True),

@@ -142,7 +142,10 @@ def emit_results(ctx: StageContext, plan: LoadPlan, model: TrafficModel, result:
 
 
 def _emit_saturation(ctx: StageContext, result: LocustProcesses) -> None:
-    status, message, data = series.saturation_verdict(result.cpu)
+    status, message, data = series.saturation_verdict(result.demand or result.cpu)
+    for name, samples in result.cpu.items():
+        if name in data and samples:
+            data[name]["cpu_median"] = sorted(samples)[len(samples) // 2]
     ctx.emit(Finding(stage="loadtests", subject="load-generator", check="generator-saturated", status=status,
                      message=message, severity="major" if status == "fail" else "minor", data=data))
     busiest = [max(values) for values in zip(*[s for s in result.cpu.values() if s])] if result.cpu else []

@@ -35,7 +35,10 @@ class LocustProcesses:
 
     out_dir: Path
     returncodes: dict[str, int | None] = field(default_factory=dict)
-    cpu: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # % of one core used, per second
+    # % of one core wanted (on CPU + waiting in the run queue): on a busy machine a CPU-bound
+    # generator gets less than a core, and only this shows that it was starved.
+    demand: dict[str, list[float]] = field(default_factory=dict)
     logs: list[Path] = field(default_factory=list)
     stopped_early: str | None = None  # "interrupted" | "timeout"
     interruption: BaseException | None = None  # re-raised by the stage once results are written
@@ -100,6 +103,7 @@ def run_locust(*, host: str, spec: Path, out_dir: Path, workers: int, duration_s
     main = next(iter(procs.values()))
     deadline = time.monotonic() + duration_s + START_GRACE_S + (wait_workers_s if distributed else 0)
     watched = {name: _process(p.pid) for name, p in procs.items()}
+    demand_base = {name: (time.monotonic(), _cpu_demand_s(p.pid)) for name, p in procs.items()}
     started = time.monotonic()
     try:
         while main.poll() is None:
@@ -110,6 +114,11 @@ def run_locust(*, host: str, spec: Path, out_dir: Path, workers: int, duration_s
                         result.cpu.setdefault(name, []).append(proc.cpu_percent(None))
                     except psutil.Error:
                         pass
+                    now, demand = time.monotonic(), _cpu_demand_s(procs[name].pid)
+                    before_t, before = demand_base[name]
+                    if demand is not None and before is not None and now > before_t:
+                        result.demand.setdefault(name, []).append(100.0 * (demand - before) / (now - before_t))
+                    demand_base[name] = (now, demand)
             if on_second is not None:
                 on_second(time.monotonic() - started)
             if time.monotonic() > deadline:
@@ -121,9 +130,19 @@ def run_locust(*, host: str, spec: Path, out_dir: Path, workers: int, duration_s
     finally:
         _stop_all(procs, main)
         result.returncodes = {name: p.returncode for name, p in procs.items()}
-        for samples in result.cpu.values():
-            del samples[:1]  # psutil's first reading covers start-up (imports), not load
+        for samples in (*result.cpu.values(), *result.demand.values()):
+            del samples[:1]  # the first reading covers start-up (imports), not load
     return result
+
+
+def _cpu_demand_s(pid: int) -> float | None:
+    """Seconds the process's main thread ran or waited to run (Linux /proc/PID/schedstat)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as handle:
+            on_cpu, waiting = handle.read().split()[:2]
+        return (int(on_cpu) + int(waiting)) / 1e9
+    except (OSError, ValueError):
+        return None
 
 
 def _process(pid: int) -> psutil.Process | None:

@@ -176,6 +176,8 @@ def saturation_verdict(cpu: Mapping[str, list[float]], busy_percent: float = 90.
                        warn_percent: float = 75.0, busy_share: float = 0.2) -> tuple[str, str, dict[str, Any]]:
     """Was a load generator process CPU-bound? (status, message, data).
 
+    `cpu` holds per-second samples per process, in % of one core (used, or better wanted:
+    used + waiting to run, which also catches a generator starved by a busy machine).
     fail: some process spent >= busy_share of its samples at >= busy_percent of a core;
     warn: its median was >= warn_percent; a saturated generator under-reports the rate and
     over-reports response times, so its results are not to be trusted.

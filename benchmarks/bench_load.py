@@ -1,0 +1,140 @@
+"""Requests/s of siteward's load stage at saturation, next to plain Locust (FastHttpUser).
+
+Against a static page on loopback (nginx if installed, else a minimal asyncio server; see
+loadtests/calibrate.py), four runs of the same length and user count:
+
+    plain Locust, 1 process      locust -f <FastHttpUser GET /> --headless
+    siteward,     1 process      the load stage, steady profile, no think time, --workers 1
+    plain Locust, all cores      ... --processes -1 (master + one worker per core)
+    siteward,     all cores      the load stage, --workers <cores> (master + workers)
+
+Targets: siteward 1 process >= 0.95x plain Locust 1 process; siteward all cores >= 1.6x
+siteward 1 process (on a 2-core machine). Prints the figures and the ratios.
+
+    .venv/bin/python benchmarks/bench_load.py [--duration 20] [--users 32] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from loadtests.calibrate import static_target  # noqa: E402
+from loadtests.stage import run_stage  # noqa: E402
+from siteward.config import builtin_config_text, parse_config  # noqa: E402
+from siteward.records import Finding  # noqa: E402
+from siteward.secrets import Secrets  # noqa: E402
+from siteward.stage import StageContext  # noqa: E402
+from siteward.store import Store  # noqa: E402
+
+PLAIN_LOCUSTFILE = """\
+from locust import FastHttpUser, constant, task
+
+
+class StaticPage(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def page(self):
+        self.client.get("/", name="/")
+"""
+
+
+def aggregated_rps(stats_csv: Path) -> float:
+    with open(stats_csv, newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    return float(row["Requests/s"])
+
+
+def plain_locust(url: str, processes: int, users: int, duration: int, work: Path) -> float:
+    locustfile = work / "plain_locustfile.py"
+    locustfile.write_text(PLAIN_LOCUSTFILE)
+    prefix = work / f"plain-{processes}"
+    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users), "-r", str(users),
+           "-t", f"{duration}s", "--host", url, "--only-summary", "--csv", str(prefix), "--exit-code-on-error", "0"]
+    if processes > 1:
+        cmd += ["--processes", str(processes)]
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=duration + 120)
+    return aggregated_rps(Path(f"{prefix}_stats.csv"))
+
+
+def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path) -> tuple[float, str]:
+    data = tomllib.loads(builtin_config_text())
+    data["target"]["base_url"] = url
+    data["results"] = {"root": str(work / "results")}
+    data["load"] = {"profile": "steady", "peak_users": users, "multiplier": 1, "duration_s": duration,
+                    "think_time_s": [0, 0], "routes": [{"name": "/", "path": "/"}],
+                    "thresholds": {"p95_ms": {}}}
+    config = parse_config(data, "<bench config>")
+    store = Store(config.history_path())
+    run_dir = (work / "results" / f"siteward-{workers}").resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_id = store.create_run(target=url, fingerprint="bench", config={}, stages=["loadtests"], run_dir=run_dir)
+    ctx = StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store, secrets=Secrets({}),
+                       console=Console(stderr=True, quiet=True), options={"quiet": True, "workers": workers})
+    run_stage(ctx)
+    saturation = next((r.status for r in store.records(run_id)
+                       if isinstance(r, Finding) and r.check == "generator-saturated"), "?")
+    store.close()
+    return aggregated_rps(run_dir / "load" / "locust_stats.csv"), saturation
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per run")
+    parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="repeat the four runs (order alternated: a shared machine drifts), report medians")
+    parser.add_argument("--no-nginx", action="store_true", help="use the asyncio server even if nginx exists")
+    args = parser.parse_args()
+    cores = psutil.cpu_count(logical=True) or 1
+    figures: dict[str, list[float]] = {k: [] for k in ("plain-1", "ours-1", "plain-all", "ours-all")}
+    saturation: dict[str, list[str]] = {"ours-1": [], "ours-all": []}
+    with static_target(prefer_nginx=not args.no_nginx) as (url, server), tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(f"target: {server} at {url}; {cores} cores; {args.users} users; {args.duration} s per run; "
+              f"load average {', '.join(f'{x:.1f}' for x in psutil.getloadavg())}")
+        for round_no in range(args.rounds):
+            for processes, tag in ((1, "1"), (cores, "all")):
+                def plain() -> None:
+                    figures[f"plain-{tag}"].append(plain_locust(url, processes, args.users, args.duration, work))
+
+                def ours() -> None:
+                    rps, sat = siteward_stage(url, processes, args.users, args.duration,
+                                              work / f"r{round_no}-{tag}")
+                    figures[f"ours-{tag}"].append(rps)
+                    saturation[f"ours-{tag}"].append(sat)
+
+                for run in ((plain, ours) if round_no % 2 == 0 else (ours, plain)):
+                    run()
+    med = {k: statistics.median(v) for k, v in figures.items()}
+    print(f"{'run':<34}{'req/s':>10}   samples")
+    labels = {"plain-1": "plain Locust, 1 process", "ours-1": "siteward load stage, 1 process",
+              "plain-all": f"plain Locust, --processes {cores}", "ours-all": f"siteward load stage, {cores} workers"}
+    for key, label in labels.items():
+        print(f"{label:<34}{med[key]:>10.0f}   {', '.join(f'{x:.0f}' for x in figures[key])}")
+    print(f"generator-saturated finding: 1 process {saturation['ours-1']}, all cores {saturation['ours-all']}")
+    ours_vs_plain = med["ours-1"] / med["plain-1"]
+    scale = med["ours-all"] / med["ours-1"]
+    print(f"siteward / plain Locust (1 process): {ours_vs_plain:.2f}x   target >= 0.95x   "
+          f"{'OK' if ours_vs_plain >= 0.95 else 'BELOW TARGET'}")
+    print(f"siteward all cores / 1 process:      {scale:.2f}x   target >= 1.6x    "
+          f"{'OK' if scale >= 1.6 else 'BELOW TARGET'}")
+    print(f"plain Locust all cores / 1 process:  {med['plain-all'] / med['plain-1']:.2f}x   (reference)")
+    print(f"siteward / plain Locust (all cores): {med['ours-all'] / med['plain-all']:.2f}x   (reference)")
+
+
+if __name__ == "__main__":
+    main()
