@@ -62,7 +62,8 @@ def _keep_evidence(ctx: StageContext, job: LighthouseJob, result: lhci.CollectRe
     return kept
 
 
-def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Path | None]]) -> int | None:
+def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Path | None]],
+                lhci_s: float | None = None) -> int | None:
     """Emit artifacts, measurements (all runs) and budget verdicts; returns the median run (1-based)."""
     lhrs, good = [], []
     for index, (json_path, html_path) in enumerate(kept, 1):
@@ -109,7 +110,8 @@ def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Pa
         tags=job.tags, evidence=median_evidence,
         data={"median_run": median_run, "runs": good, "final_urls": [final_url(r) for r in lhrs],
               "lighthouse_version": lhrs[median_pos].get("lighthouseVersion"),
-              "warnings": run_warnings(lhrs[median_pos]), "metrics_missing": missing},
+              "warnings": run_warnings(lhrs[median_pos]), "metrics_missing": missing,
+              "lhci_collect_s": None if lhci_s is None else round(lhci_s, 3)},
     ))
     return median_run
 
@@ -148,7 +150,7 @@ def run_job(ctx: StageContext, tools: NodeTools, job: LighthouseJob, *, rc_path:
                               timeout_s=cfg.timeout_s, chrome_flags=cfg.chrome_flags,
                               extra_headers=job.extra_headers, on_run_done=advance)
         kept = _keep_evidence(ctx, job, result)
-        median_run = record_runs(ctx, job, kept)
+        median_run = record_runs(ctx, job, kept, result.elapsed_s)
         if result.error:
             log = ctx.evidence_dir("lighthouse", f"{job.page}-{job.preset}") / "lhci-collect.log"
             log.write_text(ctx.secrets.redact(result.stdout + "\n--- stderr ---\n" + result.stderr), encoding="utf-8")
