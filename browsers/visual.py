@@ -29,7 +29,7 @@ from siteward.stage import StageContext
 Box = tuple[int, int, int, int]  # (left, top, right, bottom), right/bottom exclusive, as in Pillow
 METRIC = "visual_diff_ratio"
 CHECK = "visual-diff"
-MAX_YIQ_DELTA = 35215.0  # the largest possible YIQ distance (black vs white)
+MAX_YIQ_DELTA = 35215.0  # the largest possible YIQ distance: threshold 1 accepts every change
 FADE_ALPHA = 0.1  # opacity of the current image under the highlights, as pixelmatch
 RED, YELLOW, MASK_BLUE = (255, 0, 0), (255, 255, 0), (190, 215, 255)
 
@@ -60,13 +60,21 @@ _Y_WEIGHTS = (29889531, 58662247, 11448223)
 
 
 def _opaque_packed(image: Image.Image) -> tuple[Image.Image, np.ndarray]:
-    """The image composited over white (pixelmatch blends alpha with white) and its pixels."""
-    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
-    may_be_transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if may_be_transparent and rgba.getchannel("A").getextrema()[0] < 255:
-        rgba = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    pixels = np.frombuffer(rgba.tobytes(), dtype="<u4").reshape(rgba.size[1], rgba.size[0])
-    return rgba, pixels
+    """The image composited over white (pixelmatch blends alpha with white) and its pixels.
+
+    Raw "RGBX"/"RGBA" packing is ~10x faster than convert("RGBA") plus tobytes().
+    """
+    if image.mode == "RGB":
+        packed = np.frombuffer(image.tobytes("raw", "RGBX"), dtype="<u4") | np.uint32(0xFF000000)
+        return image, packed.reshape(image.size[1], image.size[0])
+    if image.mode != "RGBA":
+        has_alpha = image.mode in ("LA", "PA", "La", "RGBa") or "transparency" in image.info
+        return _opaque_packed(image.convert("RGBA" if has_alpha else "RGB"))
+    packed = np.frombuffer(image.tobytes("raw", "RGBA"), dtype="<u4")
+    if packed.min(initial=0xFFFFFFFF) < 0xFF000000:  # some pixel is not fully opaque
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+        packed = np.frombuffer(image.tobytes("raw", "RGBA"), dtype="<u4")
+    return image, packed.reshape(image.size[1], image.size[0])
 
 
 def _channels(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,7 +114,7 @@ class _Grid:
         self.on_edge = ~(self.inside[-1, "x"] & self.inside[1, "x"] & self.inside[-1, "y"] & self.inside[1, "y"])
 
     def neighbours(self):
-        """(dx, dy, flat index of that neighbour or the pixel itself when outside, inside mask)."""
+        """Per neighbour: its flat index (the pixel itself where outside the image) and an inside mask."""
         for dx, dy in self.ORDER:
             inside = None
             if dx:

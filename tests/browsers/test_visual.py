@@ -198,6 +198,13 @@ def test_transparent_pixels_compare_as_blended_over_white():
     assert diff_images(Image.new("RGBA", (50, 50), (0, 0, 0, 255)), blank(50, 50)).differing_pixels == 2500
 
 
+def test_other_image_modes_compare_by_their_colours():
+    grey = with_box(blank(), colour=(90, 90, 90))
+    assert diff_images(grey.convert("L"), grey).differing_pixels == 0
+    assert diff_images(grey.convert("P", palette=Image.Palette.ADAPTIVE), grey).differing_pixels == 0
+    assert diff_images(grey.convert("L"), blank()).differing_pixels == 200
+
+
 # ------------------------------------------------------------------ compare_with_baseline
 
 
