@@ -24,7 +24,7 @@ from siteward.records import Artifact, Finding, Measurement
 from reports.analysis import RunAnalysis
 from reports.regressions import Trend
 from reports.safety import csp_hash, file_href, safe_href, script_json
-from reports.thumbnails import is_image, make_thumbnail
+from reports.thumbnails import is_image, make_thumbnail, make_thumbnails
 from reports.verdict import status_counts
 
 SERIES_KEYS = ("t", "users", "rps", "p50_ms", "p95_ms", "p99_ms", "errors_per_s")
@@ -187,6 +187,9 @@ def _environment() -> Environment:
 
 
 def render_html(a: RunAnalysis, run_dir: Path) -> str:
+    # Make every thumbnail up front, in parallel; image_entry then finds them made.
+    make_thumbnails(run_dir, [*(r.path for r in a.artifacts if r.role == "screenshot"),
+                              *(p for f in a.findings if f.status in ("fail", "error") for p in f.evidence)])
     series, series_notes = load_series(a, run_dir)
     failing = [f for f in a.findings if f.status in ("fail", "error")]
     findings = sorted(a.findings, key=lambda f: (STATUS_ORDER.get(f.status, 9), f.stage, f.check))

@@ -44,3 +44,16 @@ def test_unreadable_or_missing_images_give_no_thumbnail(tmp_path):
     assert make_thumbnail(tmp_path, "broken.png") is None
     assert make_thumbnail(tmp_path, "missing.png") is None
     assert make_thumbnail(tmp_path, "log.txt") is None
+
+
+def test_partial_png_decode_gives_exactly_the_top_rows(tmp_path):
+    import numpy as np
+
+    from reports.thumbnails import _decode_top
+
+    pixels = np.random.default_rng(3).integers(0, 255, (3000, 500, 3)).astype("uint8")
+    Image.fromarray(pixels).save(tmp_path / "plain.png")
+    with Image.open(tmp_path / "plain.png") as img:
+        top = _decode_top(img, 800)
+        assert top.size == (500, 800)
+        assert np.array_equal(np.asarray(top.convert("RGB")), pixels[:800])
