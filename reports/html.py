@@ -124,7 +124,12 @@ def lighthouse_table(a: RunAnalysis) -> dict[str, Any]:
             continue
         key = (art.tags.get("page") or art.subject, art.tags.get("preset") or art.tags.get("form_factor", ""))
         row = rows.setdefault(key, {"page": key[0], "preset": key[1], "values": {}, "reports": []})
-        row["reports"].append({"href": file_href(art.path), "label": Path(art.path).name})
+        median = art.tags.get("median") == "yes"
+        label = f"run {art.tags['run']}" if art.tags.get("run") else Path(art.path).name
+        row["reports"].append({"href": file_href(art.path), "label": label + (" (median)" if median else ""),
+                               "median": median})
+    for row in rows.values():
+        row["reports"].sort(key=lambda r: not r["median"])  # the median run's report first
     # Scores first (what people read first), then timings.
     columns = sorted(metrics, key=lambda name: (metrics[name] != "score", name))
     return {"columns": columns, "units": metrics, "rows": [rows[k] for k in sorted(rows)]}
@@ -155,10 +160,15 @@ def route_table(a: RunAnalysis) -> dict[str, Any]:
     rows: dict[str, dict[str, str]] = defaultdict(dict)
     metrics: dict[str, str] = {}
     for m in a.measurements:
-        if m.stage == "loadtests" and m.tags.get("route"):
-            rows[m.tags["route"]][m.metric] = fmt(m.value, m.unit)
+        if m.stage != "loadtests":
+            continue
+        # Per route, then per route group (subjects "group:<name>" of loadtests.report).
+        name = m.tags.get("route") or (f"all {m.tags['group']} routes" if m.subject.startswith("group:") and m.tags.get("group") else None)
+        if name:
+            rows[name][m.metric] = fmt(m.value, m.unit)
             metrics.setdefault(m.metric, m.unit)
-    return {"columns": list(metrics), "rows": [{"route": r, "values": v} for r, v in sorted(rows.items())]}
+    ordered = sorted(rows.items(), key=lambda kv: (kv[0].startswith("all "), kv[0]))
+    return {"columns": list(metrics), "rows": [{"route": r, "values": v} for r, v in ordered]}
 
 
 def sparkline(values: list[float], width: int = 160, height: int = 32) -> str:

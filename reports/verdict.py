@@ -54,7 +54,8 @@ class BudgetLine:
 
 
 def is_budget(finding: Finding) -> bool:
-    return finding.check in LIMIT_CHECKS or finding.limit is not None
+    """A limit that was checked (or could not be): a skipped comparison promised nothing."""
+    return finding.status != "skip" and (finding.check in LIMIT_CHECKS or finding.limit is not None)
 
 
 def budget_lines(findings: Iterable[Finding]) -> list[BudgetLine]:

@@ -45,7 +45,8 @@ def test_silent_stages_are_measuring_stages_without_records():
 
 def test_budget_lines_carry_limit_value_unit_and_name():
     findings = [budget(0.002, 0.001, metric="visual_diff_ratio", unit="ratio", check="visual-diff"),
-                budget(1800, 1500, page="home"), finding("fail", "overflow")]
+                budget(1800, 1500, page="home"), finding("fail", "overflow"),
+                finding("skip", "visual-diff", message="no approved baseline")]
     lines = budget_lines(findings)
     assert [(b.name, b.check, b.limit, b.value, b.unit, b.passed) for b in lines] == [
         ("visual_diff_ratio", "visual-diff", 0.001, 0.002, "ratio", False),
