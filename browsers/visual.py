@@ -98,6 +98,13 @@ def yiq_delta(packed1: np.ndarray, packed2: np.ndarray) -> np.ndarray:
     return 0.5053 * y * y + 0.299 * i * i + 0.1957 * q * q
 
 
+def _visible(packed1: np.ndarray, packed2: np.ndarray, at: np.ndarray, max_delta: float) -> np.ndarray:
+    """The positions whose colour distance exceeds max_delta (in chunks: bounded memory)."""
+    chunk = 1 << 20
+    return np.concatenate([part[yiq_delta(packed1[part], packed2[part]) > max_delta]
+                           for part in np.split(at, range(chunk, len(at), chunk))])
+
+
 class _Grid:
     """Neighbour arithmetic on flat pixel indices of a width x height image.
 
@@ -135,26 +142,51 @@ def _has_many_siblings(packed: np.ndarray, positions: np.ndarray, width: int, he
     return count > 2
 
 
-def _antialiased(packed: np.ndarray, other: np.ndarray, positions: np.ndarray,
-                 width: int, height: int) -> np.ndarray:
+def _antialiased(packed: np.ndarray, other: np.ndarray, positions: np.ndarray, width: int, height: int,
+                 *, dense: bool | None = None) -> np.ndarray:
     """pixelmatch's anti-aliasing test for `positions` of one image, against the other image.
 
     A pixel is anti-aliasing when it has at most 2 equally bright neighbours, both darker
     and brighter ones, and its darkest or brightest neighbour has 3+ identical neighbours
-    in both images (Vysniauskas 2009).
+    in both images (Vysniauskas 2009). When most pixels changed (dense), one pass of
+    shifted whole-image compares first drops pixels in flat areas, the bulk of any page.
     """
-    if len(positions) * 8 > packed.size:  # most pixels changed: whole-plane shifts are cheaper
-        return _antialiased_plane(packed, other, width, height)[positions]
+    if dense is None:
+        dense = len(positions) * 8 > packed.size
+    if not dense:
+        return _antialiased_at(packed, other, positions, width, height, luma=None)
+    luma = _luma(packed)
+    result = np.zeros(len(positions), dtype=bool)
+    keep = np.flatnonzero(_few_equal_neighbours(luma.reshape(height, width)).reshape(-1)[positions])
+    result[keep] = _antialiased_at(packed, other, positions[keep], width, height, luma=luma)
+    return result
+
+
+def _few_equal_neighbours(luma: np.ndarray) -> np.ndarray:
+    """True where at most 2 neighbours are equally bright (an image edge counts as one)."""
+    count = _edge_counts(*luma.shape)
+    for dx, dy in _Grid.ORDER:
+        (cy, ny), (cx, nx) = _shifted(dy, luma.shape[0]), _shifted(dx, luma.shape[1])
+        count[cy, cx] += luma[cy, cx] == luma[ny, nx]
+    return count <= 2
+
+
+def _antialiased_at(packed: np.ndarray, other: np.ndarray, positions: np.ndarray, width: int, height: int,
+                    luma: np.ndarray | None) -> np.ndarray:
     result = np.zeros(len(positions), dtype=bool)
     if not len(positions):
         return result
+
+    def luma_at(index: np.ndarray) -> np.ndarray:
+        return luma[index] if luma is not None else _luma(packed[index])
+
     grid = _Grid(positions, width, height)
-    centre = _luma(packed[positions])
+    centre = luma_at(positions)
     zeroes = grid.on_edge.astype(np.int8)
     lowest, highest = np.zeros_like(centre), np.zeros_like(centre)
     lowest_at, highest_at = positions.copy(), positions.copy()
     for index, inside in grid.neighbours():
-        delta = centre - _luma(packed[index])
+        delta = centre - luma_at(index)
         zeroes += inside & (delta == 0)
         lower = inside & (delta < lowest)  # strict: the first extreme in ORDER wins, as in pixelmatch
         lowest = np.where(lower, delta, lowest)
@@ -182,44 +214,6 @@ def _edge_counts(height: int, width: int) -> np.ndarray:
     counts = np.zeros((height, width), dtype=np.int8)
     counts[0, :] = counts[-1, :] = counts[:, 0] = counts[:, -1] = 1
     return counts
-
-
-def _many_siblings_plane(pixels: np.ndarray) -> np.ndarray:
-    count = _edge_counts(*pixels.shape)
-    for dx, dy in _Grid.ORDER:
-        (cy, ny), (cx, nx) = _shifted(dy, pixels.shape[0]), _shifted(dx, pixels.shape[1])
-        count[cy, cx] += pixels[cy, cx] == pixels[ny, nx]
-    return count > 2
-
-
-def _antialiased_plane(packed: np.ndarray, other: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The same test for every pixel at once, with shifted views instead of gathers."""
-    pixels = packed.reshape(height, width)
-    luma = _luma(pixels)
-    zeroes = _edge_counts(height, width)
-    lowest, highest = np.zeros_like(luma), np.zeros_like(luma)
-    lowest_dir = np.zeros((height, width), dtype=np.int8)
-    highest_dir = np.zeros((height, width), dtype=np.int8)
-    for k, (dx, dy) in enumerate(_Grid.ORDER):
-        (cy, ny), (cx, nx) = _shifted(dy, height), _shifted(dx, width)
-        delta = luma[cy, cx] - luma[ny, nx]
-        zeroes[cy, cx] += delta == 0
-        lower = delta < lowest[cy, cx]
-        np.copyto(lowest[cy, cx], delta, where=lower)
-        np.copyto(lowest_dir[cy, cx], k, where=lower)
-        higher = delta > highest[cy, cx]
-        np.copyto(highest[cy, cx], delta, where=higher)
-        np.copyto(highest_dir[cy, cx], k, where=higher)
-    result = np.zeros(packed.size, dtype=bool)
-    candidate = np.flatnonzero((zeroes <= 2) & (lowest < 0) & (highest > 0))
-    if not len(candidate):
-        return result
-    flat_area = (_many_siblings_plane(pixels) & _many_siblings_plane(other.reshape(height, width))).reshape(-1)
-    step = np.array([dy * width + dx for dx, dy in _Grid.ORDER])
-    lowest_at = candidate + step[lowest_dir.reshape(-1)[candidate]]
-    highest_at = candidate + step[highest_dir.reshape(-1)[candidate]]
-    result[candidate] = flat_area[lowest_at] | flat_area[highest_at]
-    return result
 
 
 def _mask_grid(shape: tuple[int, int], masks: Sequence[Box]) -> np.ndarray:
@@ -292,7 +286,7 @@ def diff_images(baseline: Image.Image, current: Image.Image, *, threshold: float
         changed &= ~masked[:height, :width].reshape(-1)
 
     at = np.flatnonzero(changed)
-    at = at[yiq_delta(packed1[at], packed2[at]) > MAX_YIQ_DELTA * threshold * threshold]
+    at = _visible(packed1, packed2, at, MAX_YIQ_DELTA * threshold * threshold)
     aa = np.zeros(len(at), dtype=bool)
     if antialiasing and len(at):
         aa = _antialiased(packed1, packed2, at, width, height)
