@@ -8,6 +8,7 @@ warning in <system-out>. Regressions get their own suite "siteward.regressions".
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
@@ -16,6 +17,8 @@ from siteward.records import Finding
 from reports.analysis import RunAnalysis
 from reports.regressions import Comparison
 from reports.safety import xml_text
+
+SILENT_LINE = re.compile(r"^ERROR \[([a-z]+)\] the stage recorded nothing")
 
 
 def _case_for_finding(f: Finding) -> ET.Element:
@@ -74,15 +77,16 @@ def build_junit(a: RunAnalysis) -> bytes:
     compared = [c for c in a.comparisons if c.state in ("regression", "improvement", "unchanged", "insufficient")]
     if compared:
         suites.append(_suite("siteward.regressions", [_case_for_comparison(c) for c in compared]))
-    # A run that cannot pass on its own records (nothing recorded, a stage silent) says so here too.
-    run_errors = [line for line in a.failed if line.startswith("ERROR the run") or "stage recorded nothing" in line]
-    if run_errors:
+    # A run that recorded nothing, or a stage that stayed silent, says so here too.
+    incomplete = [(line, "run") for line in a.failed if line.startswith("ERROR the run")]
+    incomplete += [(line, m.group(1)) for line in a.failed if (m := SILENT_LINE.match(line))]
+    if incomplete:
         cases = []
-        for line in run_errors:
-            case = ET.Element("testcase", classname="siteward.run", name="completeness")
+        for line, name in incomplete:
+            case = ET.Element("testcase", classname="siteward.completeness", name=name)
             ET.SubElement(case, "error", message=xml_text(line), type="incomplete").text = xml_text(line)
             cases.append(case)
-        suites.append(_suite("siteward.run", cases))
+        suites.append(_suite("siteward.completeness", cases))
     if not suites:
         suites.append(_suite("siteward", []))
     root.extend(suites)

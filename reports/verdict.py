@@ -113,7 +113,9 @@ def failing_lines(
             lines.append(f"ERROR [{f.stage}/{f.check}] {f.subject}: {f.message or 'could not measure'}")
     if not has_records:
         lines.append("ERROR the run recorded nothing (killed before measuring, or target unreachable)")
-    for stage in silent:
+    # A run-level error (target unreachable, interrupted) already says why stages are silent.
+    explained = any(f.stage == "run" and f.status == "error" for f in findings)
+    for stage in () if explained else silent:
         lines.append(f"ERROR [{stage}] the stage recorded nothing (interrupted, or nothing to measure)")
     return lines
 

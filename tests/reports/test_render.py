@@ -192,3 +192,11 @@ def test_report_html_has_every_section_and_escapes_target_text(store, runs):
     script_src = csp.split("script-src", 1)[1].split(";", 1)[0]
     assert "unsafe-inline" not in script_src and script_src.count("'sha256-") == 2
     assert "default-src 'none'" in csp
+
+
+def test_silent_stages_are_junit_errors_by_name(store, runs):
+    outcome = render_run(store, runs.run([finding("pass")], stages=["browsers", "audits", "loadtests"]))
+    root = ET.parse(outcome.paths["junit.xml"]).getroot()
+    (suite,) = [s for s in root.iter("testsuite") if s.get("name") == "siteward.completeness"]
+    assert [c.get("name") for c in suite.iter("testcase")] == ["audits", "loadtests"]
+    assert suite.get("errors") == "2" and root.get("errors") == "2"

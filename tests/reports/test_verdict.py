@@ -68,3 +68,11 @@ def test_failing_lines_list_failures_regressions_then_errors():
 def test_status_counts_has_every_status():
     assert status_counts([finding("pass"), finding("fail"), finding("fail")]) == {
         "pass": 1, "fail": 2, "warn": 0, "error": 0, "skip": 0}
+
+
+def test_a_run_level_error_explains_silent_stages():
+    unreachable = finding("error", "target-reachable", stage="run", subject="target",
+                          message="http://127.0.0.1:9 is unreachable: ConnectError")
+    lines = failing_lines([unreachable], [], silent=["browsers", "audits"])
+    assert lines == ["ERROR [run/target-reachable] target: http://127.0.0.1:9 is unreachable: ConnectError"]
+    assert decide([unreachable], [], has_records=True, silent=["browsers", "audits"]) == ("error", 3)
