@@ -130,5 +130,7 @@ def build_markdown(a: RunAnalysis, *, report_link: str = "report.html") -> str:
                 f"| {md_text(c.metric)} | {md_text(c.subject)} | {_num(c.baseline_median, c.unit)} "
                 f"| {_num(c.current_median, c.unit)} | {change} | {c.p_value:.2g} |"
             )
-    lines += ["", f"Full report: [{report_link}]({report_link}) (with screenshots, charts and evidence)", ""]
+    # A plain path, not a link: in a pull-request comment a relative link would not resolve.
+    lines += ["", f"Full report: `{a.info.run_dir.name}/{report_link}` in the results directory"
+                  " (screenshots, charts, evidence; published as the CI artifact)", ""]
     return "\n".join(lines)

@@ -160,7 +160,7 @@ def test_summary_md_is_short_and_names_the_failures(store, runs):
     text = outcome.paths["summary.md"].read_text(encoding="utf-8")
     assert text.startswith("## siteward: ❌ FAIL (exit 1)")
     assert "page0\\|chromium\\|desktop" in text and "… and 185 more in the report" in text
-    assert "[report.html](report.html)" in text
+    assert f"Full report: `{outcome.run_id}/report.html`" in text
     assert len(text) < 8000  # fits a pull-request comment comfortably (GitHub's limit is 65536)
 
 
