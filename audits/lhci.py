@@ -26,7 +26,9 @@ from audits.tools import NodeTools
 LHR_NAME = re.compile(r"^lhr-(\d+)\.json$")
 RUN_DONE = re.compile(r"Run #(\d+)\.\.\.done\.")
 RUNTIME_ERROR = re.compile(r"Runtime error encountered:\s*(.+)")
-ERROR_CODE = re.compile(r"\(([A-Z][A-Z0-9_]{3,})\)")
+# Lighthouse names its error code in the LHR it prints, or in the error stack.
+ERROR_CODE = re.compile(r'"runtimeError":\s*\{\s*"code":\s*"([A-Z][A-Z0-9_]+)"|LighthouseError: ([A-Z][A-Z0-9_]+)'
+                        r"|\(([A-Z][A-Z0-9_]{3,})\)")
 
 
 @dataclass
@@ -140,14 +142,14 @@ def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: flo
 
 def failure_message(stderr: str, stdout: str, code: int | None) -> tuple[str, str | None]:
     """The tool's own message for a failed collect, and Lighthouse's error code if it gave one."""
+    code_match = ERROR_CODE.search(stderr)
+    error_code = next((g for g in code_match.groups() if g), None) if code_match else None
     match = RUNTIME_ERROR.search(stderr)
     if match:
-        message = match.group(1).strip()
-        code_match = ERROR_CODE.search(message)
-        return message, code_match.group(1) if code_match else None
+        return match.group(1).strip(), error_code
     lines = [ln.strip() for ln in (stderr or stdout).splitlines() if ln.strip() and not ln.strip().startswith("at ")]
     message = " | ".join(lines[-3:]) if lines else f"lhci exited with code {code}"
-    return message, None
+    return message, error_code
 
 
 def collect(tools: NodeTools, url: str, *, workdir: Path, preset: str, runs: int, timeout_s: float,

@@ -18,6 +18,7 @@ from audits import lhci
 from audits.lhr import extract_metrics, final_url, median_run_index, metric_specs, run_warnings, runtime_error
 from audits.tools import NodeTools
 from siteward.records import Artifact, Finding, Measurement
+from siteward.secrets import MASK
 from siteward.stage import StageContext
 
 
@@ -46,18 +47,29 @@ def _error(ctx: StageContext, job: LighthouseJob, message: str, *, code: str | N
     ))
 
 
+def _scrubbed_copy(src: Path, dest: Path, ctx: StageContext, hidden: list[str]) -> None:
+    """Copy a Lighthouse file, masking the journey's header values (session cookies) and secrets."""
+    text = src.read_text(encoding="utf-8")
+    for value in hidden:
+        for form in {value, json.dumps(value)[1:-1]}:
+            text = text.replace(form, MASK)
+    dest.write_text(ctx.secrets.redact(text), encoding="utf-8")
+
+
 def _keep_evidence(ctx: StageContext, job: LighthouseJob, result: lhci.CollectResult) -> list[tuple[Path, Path | None]]:
     """Copy each run's LHR JSON and HTML report into the run dir; (json, html) per run."""
     folder = ctx.evidence_dir("lighthouse", f"{job.page}-{job.preset}")
+    # Lighthouse echoes extraHeaders in configSettings; a session cookie must not reach the report.
+    hidden = [v for v in (job.extra_headers or {}).values() if len(v) >= 4]
     kept = []
     for index, lhr_path in enumerate(result.lhr_paths, 1):
         json_dest = folder / f"run-{index}.json"
-        shutil.copyfile(lhr_path, json_dest)
+        _scrubbed_copy(lhr_path, json_dest, ctx, hidden)
         html = result.html_path(lhr_path)
         html_dest = None
         if html is not None:
             html_dest = folder / f"run-{index}.html"
-            shutil.copyfile(html, html_dest)
+            _scrubbed_copy(html, html_dest, ctx, hidden)
         kept.append((json_dest, html_dest))
     return kept
 

@@ -7,6 +7,8 @@ stage's handoff when present, else by replaying the journey here (audits/state.p
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import httpx
 from audits.lighthouse import LighthouseJob, run_job
 from audits.page_audits import run_page_audits
 from audits.state import JourneyStateError, extra_headers_for, record_journey_state
-from audits.tools import find_node_tools
+from audits.tools import NodeTools, find_node_tools
 from siteward.config import PageConfig, SitewardConfig
 from siteward.errors import ConfigError, TargetUnreachable, UsageError
 from siteward.records import Finding
@@ -78,8 +80,12 @@ def check_target(base_url: str, timeout_s: float) -> None:
                                 hint="start the site (or `siteward shop`) or pass --target URL") from None
 
 
-def journey_headers(ctx: StageContext, pages: list[PageConfig]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """Cookie headers per page that needs a journey's state; and per page why it could not get one."""
+def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Cookie headers per page that needs a journey's state; and per page why it could not get one.
+
+    The browsers stage's storage_state is used when handed over; else the journey is replayed
+    here into `state_dir` (a temp dir: the state holds a live session cookie, not evidence).
+    """
     handoff = (ctx.handoff or {}).get("storage_state") or {}
     headers: dict[str, dict[str, str]] = {}
     failures: dict[str, str] = {}
@@ -90,16 +96,21 @@ def journey_headers(ctx: StageContext, pages: list[PageConfig]) -> tuple[dict[st
             continue
         if journey not in states:
             if handoff.get(journey) and Path(handoff[journey]).is_file():
-                states[journey] = Path(handoff[journey])
+                states[journey], how = Path(handoff[journey]), "from the browsers stage"
             else:
                 config = next(j for j in ctx.config.journeys if j.name == journey)
-                out = ctx.run_dir / "audits-state" / f"{journey}.json"
+                how = "replayed in Chromium (no browsers-stage handoff)"
                 try:
                     states[journey] = record_journey_state(
-                        config, base_url=ctx.config.target.base_url, out_path=out, secrets=ctx.secrets,
-                        chrome_path=ctx.config.audits.chrome_path, timeout_s=ctx.config.browsers.timeout_s)
+                        config, base_url=ctx.config.target.base_url, out_path=state_dir / f"{journey}.json",
+                        secrets=ctx.secrets, chrome_path=ctx.config.audits.chrome_path,
+                        timeout_s=ctx.config.browsers.timeout_s)
                 except JourneyStateError as exc:
                     states[journey] = str(exc)
+            if not isinstance(states[journey], str):
+                ctx.emit(Finding(stage="audits", subject=f"{journey}|journey-state", check="journey-state",
+                                 status="pass", severity="info", message=f"browser state of journey {journey!r} {how}",
+                                 tags={"journey": journey}, data={"source": "handoff" if "browsers" in how else "replay"}))
         state = states[journey]
         if isinstance(state, str):
             failures[page.name] = state
@@ -128,7 +139,17 @@ def run_stage(ctx: StageContext) -> None:
     if tools is not None:
         _merge_tool_versions(ctx, tools.versions())
 
-    headers, failures = journey_headers(ctx, pages)
+    state_dir = Path(tempfile.mkdtemp(prefix="siteward-state-"))
+    try:
+        _run_checks(ctx, pages, presets, runs, rc_path, tools, state_dir)
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], runs: int,
+                rc_path: Path | None, tools: NodeTools | None, state_dir: Path) -> None:
+    config, cfg = ctx.config, ctx.config.audits
+    headers, failures = journey_headers(ctx, pages, state_dir)
     for page_name, why in failures.items():
         page = config.page(page_name)
         ctx.emit(Finding(stage="audits", subject=f"{page_name}|journey-state", check="journey-state", status="error",

@@ -52,10 +52,12 @@ class StaticPage(FastHttpUser):
 """
 
 
-def aggregated_rps(stats_csv: Path) -> float:
+def aggregated_rps(stats_csv: Path, duration: int) -> float:
+    """Requests over the run's length. (Locust's own "Requests/s" column divides by a span
+    that differs between a --run-time run and a shape run, so it is not comparable.)"""
     with open(stats_csv, newline="") as handle:
         row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
-    return float(row["Requests/s"])
+    return float(row["Request Count"]) / duration
 
 
 def plain_locust(url: str, processes: int, users: int, duration: int, work: Path) -> float:
@@ -67,7 +69,7 @@ def plain_locust(url: str, processes: int, users: int, duration: int, work: Path
     if processes > 1:
         cmd += ["--processes", str(processes)]
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=duration + 120)
-    return aggregated_rps(Path(f"{prefix}_stats.csv"))
+    return aggregated_rps(Path(f"{prefix}_stats.csv"), duration)
 
 
 def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path) -> tuple[float, str]:
@@ -88,7 +90,7 @@ def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path
     saturation = next((r.status for r in store.records(run_id)
                        if isinstance(r, Finding) and r.check == "generator-saturated"), "?")
     store.close()
-    return aggregated_rps(run_dir / "load" / "locust_stats.csv"), saturation
+    return aggregated_rps(run_dir / "load" / "locust_stats.csv", duration), saturation
 
 
 def main() -> None:

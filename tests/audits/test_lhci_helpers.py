@@ -73,3 +73,11 @@ def test_missing_lhci_and_chromium_are_named(tmp_path, monkeypatch):
     with pytest.raises(ToolMissing) as err:
         find_node_tools("/nonexistent/chromium")
     assert "apt-get install -y chromium" in str(err.value.hint)
+
+
+def test_failure_code_from_the_lhr_lighthouse_13_prints():
+    stderr = ('Error: Lighthouse failed with exit code 1\n    at ChildProcess.<anonymous> (x.js:1:1)\n{\n'
+              '  "lighthouseVersion": "13.5.0",\n  "runtimeError": {\n    "code": "NO_FCP",\n'
+              '    "message": "The page did not paint any content."\n  }\n}\n'
+              "Runtime error encountered: The page did not paint any content.\n")
+    assert failure_message(stderr, "", 1) == ("The page did not paint any content.", "NO_FCP")

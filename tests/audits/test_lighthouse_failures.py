@@ -104,7 +104,10 @@ def test_handoff_storage_state_is_used_without_replaying_the_journey(shop, tmp_p
     config = demo_config(shop.url, audits={"lighthouse": False})
     ctx = make_ctx(config, tmp_path)
     ctx.handoff = {"storage_state": {"fill-cart": str(state)}}
-    headers, failures = journey_headers(ctx, config.pages)
+    state_dir = tmp_path / "replays"
+    state_dir.mkdir()
+    headers, failures = journey_headers(ctx, config.pages, state_dir)
     assert failures == {}
     assert headers == {"checkout": {"Cookie": "probe=handoff"}}
-    assert not (ctx.run_dir / "audits-state").exists()
+    assert list(state_dir.iterdir()) == []  # nothing replayed
+    assert [f.data["source"] for f in records(ctx, "finding") if f.check == "journey-state"] == ["handoff"]
