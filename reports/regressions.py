@@ -108,6 +108,7 @@ def compare_samples(
     """Decide (state, one-sided p-value, reason) for two raw sample sets."""
     base = np.asarray(baseline, dtype=float)
     cur = np.asarray(current, dtype=float)
+    base, cur = base[np.isfinite(base)], cur[np.isfinite(cur)]  # a failed sample is no sample
     if len(base) < min_samples or len(cur) < min_samples:
         return "insufficient", None, f"need {min_samples} samples per side, have {len(base)} and {len(cur)}"
     base_median, cur_median = float(np.median(base)), float(np.median(cur))

@@ -142,3 +142,16 @@ def test_build_trends_follows_runs_in_order_and_skips_unmeasured_keys():
     assert trend.run_ids == ["run0", "run1", "run3"]
     assert trend.values == [100.0, 150.0, 250.0]
     assert trend.direction == "worsening"
+
+
+def test_false_alarm_rate_over_many_unchanged_comparisons_stays_below_alpha():
+    # No effect floor at all (unknown unit, relative floor 0): only the test's alpha guards.
+    flagged = sum(compare_samples(latency(seed, n=20), latency(seed + 50_000, n=20), unit="unitless",
+                                  higher_is_better=False, relative_floor=0.0)[0] == "regression"
+                  for seed in range(400))
+    assert flagged / 400 <= 0.02  # alpha 0.01, with room for sampling noise
+
+
+def test_non_finite_samples_do_not_count():
+    state, _, reason = compare_samples([float("nan")] * 10 + [400.0] * 3, latency(1), unit="ms", higher_is_better=False)
+    assert state == "insufficient" and "have 3 and 20" in reason
