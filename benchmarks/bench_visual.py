@@ -6,8 +6,10 @@ Goal: a 1920x1080 pair in under 100 ms. References on the same pairs:
 - pixelmatch-py (`pip install pixelmatch`), the pure-Python port of the same algorithm
   (same counts expected); it takes tens of seconds per megapixel-sized pair, so it runs
   once, on the realistic 1920x1080 pairs only unless --reference-all;
-- a naive Pillow approach: ImageChops.difference + a per-channel tolerance (fast C, but
-  no perceptual metric and no anti-aliasing detection), to show what the numpy costs.
+- a naive Pillow approach: ImageChops.difference, its grey level against a tolerance (all
+  C, but no perceptual metric and no anti-aliasing detection), to show what the numpy costs.
+The machine is shared: besides wall time (fastest and median) it prints CPU time, which
+contention inflates much less.
 """
 
 from __future__ import annotations
