@@ -4,6 +4,8 @@
   var holder = document.getElementById("series-data");
   if (!holder || typeof uPlot === "undefined") { return; }
   var all = JSON.parse(holder.textContent || "[]");
+  // Rates, latencies and users all read best from zero.
+  function fromZero(u, lo, hi) { return [0, Math.max(hi || 0, 1)]; }
   var palette = { users: "#7c3aed", rps: "#2563eb", p50_ms: "#16a34a", p95_ms: "#d97706",
                   p99_ms: "#dc2626", errors_per_s: "#dc2626" };
   var charts = {
@@ -27,7 +29,7 @@
     if (users) { axes.push({ scale: "users", side: 1, grid: { show: false } }); }
     var opts = {
       width: Math.max(320, box.clientWidth || 800), height: 220, series: series, axes: axes,
-      scales: { x: { time: false }, y: { range: function (u, lo, hi) { return [0, Math.max(hi, 1)]; } } }
+      scales: { x: { time: false }, y: { range: fromZero }, users: { range: fromZero } }
     };
     new uPlot(opts, columns, box);
   });
