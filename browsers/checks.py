@@ -168,20 +168,22 @@ def timing_measurements(facts: dict[str, Any], subject: str, tags: dict[str, str
 
 
 def emulation_gaps(device: DeviceProfile, facts: dict[str, Any], engine_cannot: list[str]) -> list[str]:
-    """What the profile asked for and the page did not get, checked in the page itself."""
-    gaps = list(engine_cannot)
+    """What the profile asked for and the page did not get: the engine's known limits, then
+    what the page itself measured (a measured gap on a topic the limits already name is left out)."""
+    measured: list[tuple[str, str]] = []  # (topic, text)
     viewport = facts.get("viewport") or {}
     width = viewport.get("width")
     if width is not None and width != device.viewport["width"]:
-        gaps.append(f"viewport width {width}px instead of {device.viewport['width']}px")
+        measured.append(("viewport", f"viewport width {width}px instead of {device.viewport['width']}px"))
     dpr = facts.get("devicePixelRatio")
     if dpr is not None and abs(float(dpr) - device.device_scale_factor) > 0.01:
-        gaps.append(f"device pixel ratio {dpr:g} instead of {device.device_scale_factor:g}")
+        measured.append(("device pixel ratio", f"device pixel ratio {dpr:g} instead of {device.device_scale_factor:g}"))
     if device.user_agent and facts.get("userAgent") not in (None, device.user_agent):
-        gaps.append("user agent not set")
+        measured.append(("user agent", "user agent not set"))
     if device.has_touch and facts.get("touch") is False:
-        gaps.append("touch events not emulated")
-    # Deduplicate while keeping order (an engine limit and a measured gap may say the same).
+        measured.append(("touch", "touch events not emulated"))
+    gaps = list(engine_cannot)
+    gaps += [text for topic, text in measured if not any(topic in limit for limit in engine_cannot)]
     return list(dict.fromkeys(gaps))
 
 

@@ -22,6 +22,8 @@ from siteward.records import Artifact, Finding, Measurement
 from siteward.stage import StageContext
 
 AnyRecord = Measurement | Finding | Artifact
+REQUIRED_WAIT_S = 5.0
+ENGINE_LIMITED_CHECKS = ("console-errors", "failed-requests")
 
 
 @dataclass
@@ -85,7 +87,8 @@ class Executor:
                 status_source = "a plain HTTP request (WebDriver reports no status)"
             await session.settle(self.settings.settle_ms)
             facts = await session.facts()
-            required = {sel: await session.is_visible(sel, 2.0) for sel in page.required}
+            # The page has loaded: a short wait only absorbs a slow machine, a missing element costs it once.
+            required = {sel: await session.is_visible(sel, REQUIRED_WAIT_S) for sel in page.required}
             console, console_note = session.console_errors()
             failed, requests_note = session.failed_requests()
             shot_path = self.ctx.evidence_dir("screens", page.name) / f"{engine}-{device.name}.png"
@@ -103,10 +106,15 @@ class Executor:
         result.screenshot = shot_path
         result.records.append(Artifact(stage=STAGE, subject=subject, tags=tags, role="screenshot",
                                        path=evidence[0], media_type="image/png"))
-        result.records.extend(compat_findings(observation, subject, tags, evidence))
+        for finding in compat_findings(observation, subject, tags, evidence):
+            if finding.status == "skip" and finding.check in ENGINE_LIMITED_CHECKS:
+                # An engine limit, not a page result: said once per engine by the stage.
+                result.unsupported[finding.check] = f"{engine}: {finding.message}"
+            else:
+                result.records.append(finding)
         measured, missing = timing_measurements(facts, subject, tags)
         result.records.extend(measured)
-        result.unsupported = unsupported_metric_reasons(engine, facts, missing)
+        result.unsupported.update(unsupported_metric_reasons(engine, facts, missing))
         return result
 
     # --------------------------------------------------------------- journeys

@@ -23,8 +23,11 @@ async () => {
     setTimeout(() => { entries.push(...observer.takeRecords()); observer.disconnect(); resolve(entries); }, 60);
   });
   const nav = performance.getEntriesByType('navigation')[0] || null;
+  // WebKitGTK starts the time origin after the fetch (fetchStart < 0): measure from the fetch.
+  const shift = nav && nav.fetchStart < 0 ? -nav.fetchStart : 0;
+  const at = (t) => (typeof t === 'number' ? t + shift : null);
   const paints = performance.getEntriesByType('paint');
-  const paint = (name) => { const e = paints.find((p) => p.name === name); return e ? e.startTime : null; };
+  const paint = (name) => { const e = paints.find((p) => p.name === name); return e ? at(e.startTime) : null; };
   const lcpEntries = await observe('largest-contentful-paint');
   const shiftEntries = await observe('layout-shift');
   const viewportWidth = document.documentElement.clientWidth || window.innerWidth;
@@ -51,14 +54,15 @@ async () => {
     .map((img) => img.currentSrc || img.src);
   return {
     supported,
+    timeOriginShift: shift,
     navigation: nav && {
-      responseStart: nav.responseStart, responseEnd: nav.responseEnd,
-      domContentLoaded: nav.domContentLoadedEventStart, load: nav.loadEventStart,
+      responseStart: at(nav.responseStart), responseEnd: at(nav.responseEnd),
+      domContentLoaded: at(nav.domContentLoadedEventStart), load: at(nav.loadEventStart),
       status: (typeof nav.responseStatus === 'number' && nav.responseStatus > 0) ? nav.responseStatus : null,
     },
     fp: paint('first-paint'),
     fcp: paint('first-contentful-paint'),
-    lcp: lcpEntries && lcpEntries.length ? lcpEntries[lcpEntries.length - 1].startTime : null,
+    lcp: lcpEntries && lcpEntries.length ? at(lcpEntries[lcpEntries.length - 1].startTime) : null,
     lcpSupported: lcpEntries !== null,
     cls: shiftEntries ? shiftEntries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0) : null,
     viewport: { width: window.innerWidth, height: window.innerHeight, clientWidth: viewportWidth },

@@ -20,7 +20,7 @@ from playwright.async_api import async_playwright
 
 from browsers.checks import STAGE
 from browsers.devices import DeviceProfile, resolve_device
-from browsers.execute import Attempt, Executor, profile_tags
+from browsers.execute import ENGINE_LIMITED_CHECKS, Attempt, Executor, profile_tags
 from browsers.journeys import secret_problem
 from browsers.plan import (
     JourneyTask, PageTask, Profile, SweepPlan, auto_concurrency, build_plan, interleave, journey_profiles,
@@ -95,6 +95,7 @@ class Sweep:
     engines: dict[str, Any] = field(default_factory=dict)
     devices: dict[str, DeviceProfile] = field(default_factory=dict)
     said_once: set[tuple[str, ...]] = field(default_factory=set)
+    emulation: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     @property
     def settings(self):
@@ -204,6 +205,7 @@ class Sweep:
                 ))
                 bar.advance(f"{page_name} (blocked)", n=sum(1 for t in blocked if t.page.name == page_name))
             await asyncio.gather(*(run(t) for t in interleave([*journey_tasks, *ready])))
+        self.emit_emulation()
 
     def hand_off_state(self, task: JourneyTask, final: Attempt) -> None:
         path = final.state_file
@@ -291,20 +293,29 @@ class Sweep:
 
     def say_once(self, profile: Profile, final: Attempt) -> None:
         """Engine limits are facts about the engine: one record each, not one per page."""
-        device = self.devices[profile.device]
-        if final.emulation and ("emulation", profile.engine, profile.device) not in self.said_once:
-            self.said_once.add(("emulation", profile.engine, profile.device))
+        gaps = self.emulation.setdefault((profile.engine, profile.device), [])
+        gaps.extend(g for g in final.emulation if g not in gaps)
+        for what, reason in final.unsupported.items():
+            if ("support", profile.engine, what) in self.said_once:
+                continue
+            self.said_once.add(("support", profile.engine, what))
+            kind = "check" if what in ENGINE_LIMITED_CHECKS else "metric"
+            verb = "checked" if kind == "check" else "measured"
             self.ctx.emit(Finding(
-                stage=STAGE, subject=f"{profile.engine}|{profile.device}", tags=profile_tags(profile.engine, device),
-                check="emulation", status="warn", severity="minor",
-                message=f"{profile.engine} cannot fully emulate {profile.device}: {'; '.join(final.emulation)}",
-                data={"not_emulated": final.emulation},
+                stage=STAGE, subject=profile.engine, tags={"engine": profile.engine, kind: what},
+                check="engine-support", status="skip", severity="info",
+                message=f"{what} not {verb} on {reason}", data={kind: what},
             ))
-        for metric, reason in final.unsupported.items():
-            if ("metric", profile.engine, metric) not in self.said_once:
-                self.said_once.add(("metric", profile.engine, metric))
-                self.ctx.emit(Finding(
-                    stage=STAGE, subject=profile.engine, tags={"engine": profile.engine, "metric": metric},
-                    check="metric-support", status="skip", severity="info",
-                    message=f"{metric} not measured on {reason}", data={"metric": metric},
-                ))
+
+    def emit_emulation(self) -> None:
+        """One warning per engine x device naming what was asked for and not emulated."""
+        for (engine, device_name), gaps in self.emulation.items():
+            if not gaps:
+                continue
+            device = self.devices[device_name]
+            self.ctx.emit(Finding(
+                stage=STAGE, subject=f"{engine}|{device_name}", tags=profile_tags(engine, device),
+                check="emulation", status="warn", severity="minor",
+                message=f"{engine} cannot fully emulate {device_name}: {'; '.join(gaps)}",
+                data={"not_emulated": gaps},
+            ))

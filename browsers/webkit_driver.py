@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import os
 import shutil
 import threading
 import time
@@ -23,17 +24,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+import psutil
 from selenium import webdriver
 from selenium.common.exceptions import (
     InvalidSessionIdException, NoSuchElementException, TimeoutException, WebDriverException,
 )
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
-from browsers.devices import DeviceProfile
+from browsers.devices import DESKTOP_VIEWPORT, DeviceProfile
 from browsers.scripts import (
     COLLECT_PAGE_FACTS, INJECT_FREEZE, INSTALL_ERROR_HOOKS, MASK_COLOR, PAINT_MASKS, READ_ERROR_HOOKS,
     REMOVE_MASKS, as_webdriver_async,
@@ -46,6 +50,7 @@ WEBDRIVER_PATH = "/usr/bin/WebKitWebDriver"
 MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.1/MiniBrowser"
 INSTALL_HINT = "apt-get install -y webkit2gtk-driver xvfb"
 MAX_WINDOW_HEIGHT = int(SCREEN.split("x")[1])
+DESKTOP_PROBE = DeviceProfile(name="desktop", kind="desktop", descriptor=None, viewport=dict(DESKTOP_VIEWPORT))
 
 CONSOLE_NOTE = "WebKitWebDriver has no console access; only errors after load were watched"
 REQUESTS_NOTE = "WebKitWebDriver reports no network events or response status"
@@ -89,7 +94,7 @@ class WebKitEngine:
         self._xvfb = Xvfb()
         self._idle: dict[str, list[webdriver.Remote]] = {}
         self._lock = threading.Lock()
-        self._all: set[Any] = set()
+        self._services: set[Service] = set()
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> str:
@@ -97,38 +102,78 @@ class WebKitEngine:
         if missing:
             raise FileNotFoundError(f"webkit needs {', '.join(missing)} (install: {INSTALL_HINT})")
         await asyncio.to_thread(self._xvfb.start)
+        # One desktop session now: a broken WebKit shows up before any check, and we learn its version.
+        session = await self.new_session(DESKTOP_PROBE)
+        await session.close()
         return self.version
 
-    def _launch(self, device: DeviceProfile) -> webdriver.Remote:
+    def _launch(self, device: DeviceProfile, starting: list[Service]) -> webdriver.Remote:
         options = Options()
         options.binary_location = minibrowser_path()
         options.add_argument("--automation")
         if device.user_agent:
             options.add_argument(f"--user-agent={device.user_agent}")
+        if not self.connected():  # Xvfb died (or was never up): a new one, on a free display
+            self._xvfb.stop()
+            self._xvfb.start()
+        # MiniBrowser needs the whole environment (HOME, XDG dirs), with our display. We start
+        # the service ourselves so a hung launch can be ended by stopping it.
         service = Service(executable_path=shutil.which("WebKitWebDriver") or WEBDRIVER_PATH,
-                          env={"DISPLAY": self._xvfb.display or "", "PATH": "/usr/bin:/bin"})
-        driver = webdriver.WebKitGTK(options=options, service=service)
-        driver.set_page_load_timeout(self.page_timeout_s)
-        driver.set_script_timeout(30)
-        self.version = driver.capabilities.get("browserVersion", self.version)
+                          env={**os.environ, "DISPLAY": self._xvfb.display or ""})
+        service.start()
+        starting.append(service)
         with self._lock:
-            self._all.add(driver)
-        _fit_viewport(driver, device.viewport["width"], device.viewport["height"])
+            self._services.add(service)
+        try:
+            # An HTTP timeout on every WebDriver command: a wedged MiniBrowser cannot hang a thread forever.
+            connection = RemoteConnection(client_config=ClientConfig(
+                remote_server_addr=service.service_url, timeout=int(self.page_timeout_s + 60)))
+            driver = webdriver.Remote(command_executor=connection, options=options)
+            driver.set_page_load_timeout(self.page_timeout_s)
+            driver.set_script_timeout(30)
+            _fit_viewport(driver, device.viewport["width"], device.viewport["height"])
+        except BaseException:
+            self._stop_service(service)
+            raise
+        driver._siteward_service = service  # type: ignore[attr-defined]
+        self.version = driver.capabilities.get("browserVersion", self.version)
         return driver
 
-    def _take(self, device: DeviceProfile) -> webdriver.Remote:
+    def _take(self, device: DeviceProfile, starting: list[Service]) -> webdriver.Remote:
         with self._lock:
             pool = self._idle.setdefault(device.name, [])
             driver = pool.pop() if pool else None
-        return driver or self._launch(device)
+        return driver or self._launch(device, starting)
+
+    def _stop_service(self, service: Service) -> None:
+        """Stop a WebKitWebDriver and whatever MiniBrowser it left behind."""
+        with self._lock:
+            self._services.discard(service)
+        process = getattr(service, "process", None)
+        children = []
+        if process is not None:
+            try:
+                children = psutil.Process(process.pid).children(recursive=True)
+            except psutil.Error:
+                children = []
+        try:
+            service.stop()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        for child in children:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
 
     def _discard(self, driver: webdriver.Remote) -> None:
-        with self._lock:
-            self._all.discard(driver)
         try:
             driver.quit()
         except Exception:  # noqa: BLE001 - already dead
             pass
+        service = getattr(driver, "_siteward_service", None)
+        if service is not None:
+            self._stop_service(service)
 
     def _give_back(self, device: DeviceProfile, driver: webdriver.Remote) -> None:
         try:
@@ -145,7 +190,14 @@ class WebKitEngine:
 
     async def new_session(self, device: DeviceProfile, *, cookies: list[dict[str, Any]] | None = None,
                           base_url: str | None = None) -> "WebDriverSession":
-        driver = await asyncio.to_thread(self._take, device)
+        starting: list[Service] = []
+        try:
+            driver = await asyncio.wait_for(asyncio.to_thread(self._take, device, starting), self.launch_timeout_s)
+        except asyncio.TimeoutError:
+            for service in starting:  # unblocks the launching thread
+                await asyncio.to_thread(self._stop_service, service)
+            self.restarts += 1
+            raise BrowserGone(f"webkit did not start within {self.launch_timeout_s:g} s") from None
         session = WebDriverSession(self, device, driver)
         if cookies and base_url:
             await asyncio.to_thread(session.add_cookies, base_url, cookies)
@@ -157,14 +209,12 @@ class WebKitEngine:
     async def close(self) -> None:
         def shutdown() -> None:
             with self._lock:
-                drivers = list(self._all)
-                self._all.clear()
+                idle = [d for pool in self._idle.values() for d in pool]
                 self._idle.clear()
-            for driver in drivers:
-                try:
-                    driver.quit()
-                except Exception:  # noqa: BLE001
-                    pass
+            for driver in idle:
+                self._discard(driver)
+            for service in list(self._services):  # sessions still busy or hung
+                self._stop_service(service)
             self._xvfb.stop()
         await asyncio.to_thread(shutdown)
 

@@ -11,6 +11,7 @@ import os
 import select
 import shutil
 import subprocess
+import time
 
 SCREEN = "2048x8192x24"
 
@@ -25,6 +26,7 @@ class Xvfb:
         self.start_timeout_s = start_timeout_s
         self.process: subprocess.Popen | None = None
         self.display: str | None = None
+        self._read_fd: int | None = None
 
     def start(self) -> str:
         binary = shutil.which("Xvfb")
@@ -36,11 +38,19 @@ class Xvfb:
                 [binary, "-displayfd", str(write_fd), "-screen", "0", self.screen, "-nolisten", "tcp"],
                 pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-            os.close(write_fd)
-            ready, _, _ = select.select([read_fd], [], [], self.start_timeout_s)
-            number = os.read(read_fd, 64).decode().strip() if ready else ""
         finally:
-            os.close(read_fd)
+            os.close(write_fd)
+        # Xvfb writes "N\n" and dies if the pipe is closed before its last write: read the
+        # whole line and keep our end open while the server runs.
+        self._read_fd = read_fd
+        number, deadline = b"", time.monotonic() + self.start_timeout_s
+        while not number.endswith(b"\n"):
+            ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(read_fd, 64) if ready else b""
+            if not chunk:
+                break
+            number += chunk
+        number = number.decode().strip()
         if not number.isdigit():
             self.stop()
             raise XvfbError(f"Xvfb did not report a display within {self.start_timeout_s:g} s")
@@ -48,6 +58,9 @@ class Xvfb:
         return self.display
 
     def stop(self) -> None:
+        if self._read_fd is not None:
+            os.close(self._read_fd)
+            self._read_fd = None
         if self.process is None:
             return
         self.process.terminate()
