@@ -148,7 +148,9 @@ def _emit_saturation(ctx: StageContext, result: LocustProcesses) -> None:
             data[name]["cpu_median"] = sorted(samples)[len(samples) // 2]
     ctx.emit(Finding(stage="loadtests", subject="load-generator", check="generator-saturated", status=status,
                      message=message, severity="major" if status == "fail" else "minor", data=data))
-    busiest = [max(values) for values in zip(*[s for s in result.cpu.values() if s])] if result.cpu else []
-    if busiest:
-        ctx.emit(Measurement(stage="loadtests", subject="load-generator", metric="generator_cpu_percent",
-                             unit="percent", samples=busiest))
+    # Per second, the busiest Locust process: % of a core used, and wanted (used + run-queue wait).
+    for metric, per_process in (("generator_cpu_percent", result.cpu), ("generator_cpu_demand_percent", result.demand)):
+        columns = [s for s in per_process.values() if s]
+        if columns:
+            ctx.emit(Measurement(stage="loadtests", subject="load-generator", metric=metric, unit="percent",
+                                 samples=[max(values) for values in zip(*columns)]))

@@ -175,9 +175,9 @@ class PlanShape:
         if users is None:
             return None
         before = self.plan.users_at(max(0.0, t - 1.0)) or 0
-        after = self.plan.users_at(t + 1.0) or 0
+        after = self.plan.users_at(t + 1.0)
         # Fast enough to follow the plan within Locust's one-second tick.
-        spawn_rate = float(max(1, abs(users - before), abs(after - users)))
+        spawn_rate = float(max(1, abs(users - before), abs((after if after is not None else users) - users)))
         if self.plan.profile == "open" or t < 1.0:
             spawn_rate = float(max(spawn_rate, users))  # start the pool (or the warm-up) at once
         return users, spawn_rate
