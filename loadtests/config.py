@@ -37,6 +37,9 @@ class RouteConfig(_Strict):
     json_body: dict | None = None
     form: dict[str, str] | None = Field(None, description="form fields (application/x-www-form-urlencoded)")
     flow: str | None = Field(None, description="routes sharing a flow run in order as one visit")
+    follow_redirects: bool = True
+    expect_status: list[int] | None = Field(
+        None, description="statuses that count as success (default: below 400), e.g. [303] for a login")
 
     @field_validator("path")
     @classmethod

@@ -229,13 +229,21 @@ class ShopVisitor(FastHttpUser):
     @task
     def visit(self) -> None:
         request = STATE.model.next_request(self.pending, self.rng, os.environ)
-        name = request.label
+        kwargs: dict = {"name": request.label}
         if request.form is not None:
-            self.client.request(request.method, request.path, name=name, data=urlencode(request.form), headers=FORM)
+            kwargs.update(data=urlencode(request.form), headers=FORM)
         elif request.json_body is not None:
-            self.client.request(request.method, request.path, name=name, json=request.json_body)
-        else:
-            self.client.request(request.method, request.path, name=name)
+            kwargs["json"] = request.json_body
+        if not request.follow_redirects:
+            kwargs["allow_redirects"] = False
+        if request.expect_status is None:
+            self.client.request(request.method, request.path, **kwargs)
+            return
+        with self.client.request(request.method, request.path, catch_response=True, **kwargs) as response:
+            if response.status_code in request.expect_status:
+                response.success()
+            else:
+                response.failure(f"status {response.status_code}, expected {list(request.expect_status)}")
 
 
 class SitewardShape(LoadTestShape):

@@ -75,6 +75,8 @@ class Request:
     group: str
     json_body: Any = None
     form: dict[str, str] | None = None
+    follow_redirects: bool = True
+    expect_status: tuple[int, ...] | None = None  # None: Locust's rule, a status below 400 succeeds
 
     @property
     def label(self) -> str:
@@ -170,6 +172,8 @@ class TrafficModel:
             group=route.group,
             json_body=fill_json(route.json_body, values, secrets) if route.json_body is not None else None,
             form={k: fill(v, values, secrets) for k, v in route.form.items()} if route.form else None,
+            follow_redirects=route.follow_redirects,
+            expect_status=tuple(route.expect_status) if route.expect_status else None,
         )
 
     def _secret_values(self, route: RouteConfig, environ: Mapping[str, str]) -> dict[str, str]:

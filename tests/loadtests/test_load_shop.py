@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import socket
 import threading
 
@@ -127,3 +128,24 @@ def test_distributed_master_and_worker(load_shop, make_ctx):
     assert joined.status == "pass"
     log = (worker.run_dir / "load" / "locust-worker-1.log")
     assert log.is_file()
+
+
+def test_test_accounts_log_in_with_secrets_from_the_environment(load_shop, make_ctx, monkeypatch, tmp_path):
+    """[secrets] names the variable; each generator reads the value; no file holds it."""
+    password = os.environ.get("SITEWARD_SHOP_DEMO_PASSWORD") or "demo-password-123"  # what the shop seeded
+    monkeypatch.setenv("SITEWARD_SHOP_DEMO_PASSWORD", password)
+    routes = [
+        # a good login answers 303 (to /account); a wrong password re-renders the form with 200
+        {"name": "/login", "path": "/login", "method": "POST", "flow": "login", "follow_redirects": False,
+         "expect_status": [303], "form": {"email": "demo@siteward.test", "password": "${secrets.demo_password}"}},
+        {"name": "/account", "path": "/account", "flow": "login"},
+    ]
+    ctx = make_ctx(load_shop.url, {"peak_rps": 2, "multiplier": 1, "profile": "open", "duration_s": 6, "workers": 1},
+                   environ={"SITEWARD_SHOP_DEMO_PASSWORD": password}, routes=routes)
+    run_stage(ctx)
+    found = thresholds(ctx)
+    assert measurement(ctx, "POST /login", "requests").value >= 3
+    assert found["error_ratio"].status == "pass", found["error_ratio"].message
+    for path in ctx.run_dir.rglob("*"):
+        if path.is_file():
+            assert password not in path.read_text(errors="replace"), path
