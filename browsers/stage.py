@@ -109,6 +109,7 @@ class Sweep:
                 await self.start_engines(playwright)
                 await self.sweep()
             finally:
+                self.ctx.handoff["browser_restarts"] = {n: e.restarts for n, e in self.engines.items()}
                 await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
 
     # ------------------------------------------------------------- engines
