@@ -96,10 +96,10 @@ def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path)
             continue
         if journey not in states:
             if handoff.get(journey) and Path(handoff[journey]).is_file():
-                states[journey], how = Path(handoff[journey]), "from the browsers stage"
+                states[journey], source, how = Path(handoff[journey]), "handoff", "from the browsers stage"
             else:
                 config = next(j for j in ctx.config.journeys if j.name == journey)
-                how = "replayed in Chromium (no browsers-stage handoff)"
+                source, how = "replay", "replayed in Chromium (no browsers-stage handoff)"
                 try:
                     states[journey] = record_journey_state(
                         config, base_url=ctx.config.target.base_url, out_path=state_dir / f"{journey}.json",
@@ -110,7 +110,7 @@ def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path)
             if not isinstance(states[journey], str):
                 ctx.emit(Finding(stage="audits", subject=f"{journey}|journey-state", check="journey-state",
                                  status="pass", severity="info", message=f"browser state of journey {journey!r} {how}",
-                                 tags={"journey": journey}, data={"source": "handoff" if "browsers" in how else "replay"}))
+                                 tags={"journey": journey}, data={"source": source}))
         state = states[journey]
         if isinstance(state, str):
             failures[page.name] = state
