@@ -102,8 +102,8 @@ def _on_request(request_type, name, response_time, exception=None, **_) -> None:
 
 @events.report_to_master.add_listener
 def _report(client_id, data, **_) -> None:
-    data["siteward"] = {"buckets": STATE.buckets, "dropped": STATE.dropped}
-    STATE.buckets, STATE.dropped = {}, 0
+    data["siteward"] = {"buckets": STATE.buckets, "dropped": STATE.dropped, "cpu_warnings": STATE.cpu_warnings}
+    STATE.buckets, STATE.dropped, STATE.cpu_warnings = {}, 0, []
 
 
 @events.worker_report.add_listener
@@ -112,6 +112,7 @@ def _worker_report(client_id, data, **_) -> None:
     if report:
         series.merge_buckets(STATE.merged, report["buckets"])
         STATE.dropped_total += report.get("dropped", 0)
+        STATE.cpu_warnings.extend({**w, "worker": client_id} for w in report.get("cpu_warnings", []))
 
 
 @events.test_start.add_listener

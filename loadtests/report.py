@@ -81,8 +81,8 @@ def _hold_rates(plan: LoadPlan, raw: dict[str, Any], routes: set[str] | None) ->
 
 def emit_results(ctx: StageContext, plan: LoadPlan, model: TrafficModel, result: LocustProcesses) -> None:
     csvs = _evidence_artifacts(ctx, result)
-    _emit_saturation(ctx, result)
     raw = read_raw(result.out_dir / "raw.json")
+    _emit_saturation(ctx, result, (raw or {}).get("cpu_warnings", []))
     failed_codes = {n: c for n, c in result.returncodes.items() if c not in (0, None, 3)}
     if raw is None or not raw["buckets"]:
         why = ("stopped before the test started" if result.stopped_early else
@@ -141,8 +141,13 @@ def emit_results(ctx: StageContext, plan: LoadPlan, model: TrafficModel, result:
                          evidence=[ctx.relative(p) for p in result.logs if p.is_file()], tags=base_tags))
 
 
-def _emit_saturation(ctx: StageContext, result: LocustProcesses) -> None:
+def _emit_saturation(ctx: StageContext, result: LocustProcesses, locust_warnings: list[dict]) -> None:
     status, message, data = series.saturation_verdict(result.demand or result.cpu)
+    if locust_warnings and status in ("pass", "skip"):
+        # Locust's own check (its process above 90 % CPU, sampled every 10 s) saw what we missed.
+        status = "warn"
+        message = f"Locust reported CPU usage above 90 % {len(locust_warnings)} time(s); {message}"
+    data["locust_cpu_warnings"] = len(locust_warnings)
     for name, samples in result.cpu.items():
         if name in data and samples:
             data[name]["cpu_median"] = sorted(samples)[len(samples) // 2]
