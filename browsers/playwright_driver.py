@@ -106,10 +106,20 @@ async def _quietly(awaitable) -> None:
         pass
 
 
+_ROUTINE_LOG = ("waiting", "retrying", "scrolling", "done scrolling", "element is visible", "attempting",
+                "performing", "navigating", "locator resolved")
+
+
 def _short(error: Exception) -> str:
-    """Playwright's first message line, without its call log."""
+    """Playwright's first message line, plus the call log's last telling line (why it waited)."""
     text = str(error).strip()
-    return text.split("\nCall log:")[0].strip().splitlines()[0] if text else type(error).__name__
+    if not text:
+        return type(error).__name__
+    head, _, log = text.partition("Call log:")
+    first = head.strip().splitlines()[0] if head.strip() else type(error).__name__
+    telling = [line.strip().lstrip("- ").strip() for line in log.splitlines()]
+    telling = [line for line in telling if line and not line.startswith(_ROUTINE_LOG)]
+    return f"{first} ({telling[-1]})" if telling else first
 
 
 class PlaywrightSession:

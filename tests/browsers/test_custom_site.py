@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from browsers.stage import run_stage
 from conftest import findings, make_ctx, records
@@ -19,6 +21,7 @@ base_url = "{url}"
 name = "contact"
 path = "/index.html"
 required = ["form#contact", "text=Send message"]
+mask = ["h1"]
 
 [browsers]
 engines = {engines}
@@ -82,6 +85,11 @@ def test_a_journey_written_in_toml_runs_on_an_unknown_site(tmp_path, engines):
         assert broken.data["passed_steps"] == 1
         assert broken.evidence and (ctx.run_dir / broken.evidence[0]).is_file()
 
+        shot = ctx.run_dir / "screens" / "contact" / f"{engine}-desktop.png"
+        with Image.open(shot) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        magenta = int(np.all(pixels == (255, 0, 255), axis=-1).sum())
+        assert magenta > 500, f"the masked <h1> is not painted over on {engine}"
         page = {f.check: f.status for f in findings(ctx) if f.subject == f"contact|{engine}|desktop"}
         assert page["required-visible"] == "pass" and page["http-status"] == "pass"
         assert page["overflow"] == "pass" and page["broken-images"] == "pass"
