@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -79,9 +80,13 @@ def main() -> None:
         data["audits"] = {"page_audits": False}
         config = parse_config(data, "<bench>")
         walls, insides, alones = [], [], []
-        for repeat in range(args.repeats):  # interleaved, so machine load drifts hit both alike
-            alone = lhci_alone_once(config, pages, args.preset, args.runs)
-            wall, inside = wrapper_once(config, pages, args.preset, args.runs)
+        for repeat in range(args.repeats):  # interleaved, order alternating, so load drift hits both alike
+            if repeat % 2 == 0:
+                alone = lhci_alone_once(config, pages, args.preset, args.runs)
+                wall, inside = wrapper_once(config, pages, args.preset, args.runs)
+            else:
+                wall, inside = wrapper_once(config, pages, args.preset, args.runs)
+                alone = lhci_alone_once(config, pages, args.preset, args.runs)
             alones.append(alone)
             walls.append(wall)
             insides.append(inside)
@@ -92,6 +97,8 @@ def main() -> None:
     print(f"lhci collect alone : {total_alone:8.2f} s")
     print(f"siteward wrapper   : {total_wall:8.2f} s")
     print(f"ratio wrapper/alone: {total_wall / total_alone:8.3f}  (goal < 1.05; Lighthouse noise is ~+-10 %)")
+    ratios = sorted(w / a for w, a in zip(walls, alones))
+    print(f"median repeat ratio: {statistics.median(ratios):8.3f}  (per repeat: {', '.join(f'{r:.3f}' for r in ratios)})")
     print(f"wrapper's own time : {total_wall - total_inside:8.2f} s = "
           f"{100 * (total_wall - total_inside) / total_wall:.1f} % of its wall time (goal < 5 %)")
 
