@@ -62,6 +62,34 @@ class RunRequest:
     baseline_id: str | None = None
 
 
+def validate_request(request: RunRequest) -> None:
+    """Bad usage is exit 2 before anything runs: before the run directory, before a single
+    request to the target (a load target off the allow list must never see one)."""
+    config, options = request.config, request.options
+    for stage in request.stages:
+        if stage not in STAGE_MODULES:
+            raise UsageError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_MODULES)}")
+    if "browsers" in request.stages:
+        from browsers.plan import build_plan
+
+        build_plan(config, options)  # unknown engines, devices, pages, journeys
+    if "audits" in request.stages:
+        from audits.stage import lighthouserc_path, run_count, selected_presets
+
+        selected_presets(config, options.get("presets"))
+        run_count(config, options.get("runs"))
+        lighthouserc_path(config, options.get("lighthouserc"))
+    if "loadtests" in request.stages and not options.get("worker"):
+        from types import SimpleNamespace
+
+        from loadtests.safety import check_target as check_load_target
+        from loadtests.stage import resolve_plan
+
+        check_load_target(config.target.base_url, [*config.load.allow_hosts, *(options.get("allow_hosts") or [])],
+                          confirmed=bool(options.get("confirm_host")))
+        resolve_plan(SimpleNamespace(config=config, options=options))  # caps: users, rate, duration
+
+
 def _config_snapshot(config: SitewardConfig) -> dict[str, Any]:
     data = config.model_dump(mode="json", by_alias=True)
     data["source"] = config.source
@@ -71,9 +99,7 @@ def _config_snapshot(config: SitewardConfig) -> dict[str, Any]:
 def execute(request: RunRequest, console: Console) -> int:
     """Run the requested stages into a new run directory and return the exit code."""
     config = request.config
-    for stage in request.stages:
-        if stage not in STAGE_MODULES:
-            raise UsageError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_MODULES)}")
+    validate_request(request)
     store = Store(config.history_path())
     secrets = Secrets(config.secrets, source=config.source)
     run_id = new_run_id()
