@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,10 @@ class TargetConfig(_Strict):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"expected an http(s) URL like http://127.0.0.1:8000, got {url!r}")
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+        except ValueError:
+            raise ValueError(f"expected a port number 1-65535 in {url!r}") from None
         return url.rstrip("/")
 
 
@@ -81,6 +86,15 @@ class BudgetsConfig(_Strict):
                 raise ValueError(f"budget {key!r} must be >= 0, got {value:g}")
         return limits
 
+    @field_validator("pages")
+    @classmethod
+    def _pages_non_negative(cls, pages: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for page, limits in pages.items():
+            for key, value in limits.items():
+                if value < 0:
+                    raise ValueError(f"budget {page}.{key} must be >= 0, got {value:g}")
+        return pages
+
     def limit_for(self, metric: str, *, page: str | None = None, form_factor: str | None = None) -> float | None:
         limit = self.global_.get(metric)
         if form_factor in ("mobile", "desktop"):
@@ -120,23 +134,25 @@ class SitewardConfig(_Strict):
         names = [p.name for p in self.pages]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"page names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(f"pages: page names must be unique; repeated: {', '.join(dupes)}")
         journeys = {j.name for j in self.journeys}
-        for page in self.pages:
+        for index, page in enumerate(self.pages):
             if page.journey_state and page.journey_state not in journeys:
-                raise ValueError(f"page {page.name!r} names journey_state {page.journey_state!r}, which is not a journey")
+                raise ValueError(f"pages[{index}].journey_state: page {page.name!r} names journey_state"
+                                 f" {page.journey_state!r}, which is not a journey")
         for unknown in sorted(set(self.budgets.pages) - set(names)):
             raise ValueError(f"budgets.pages.{unknown} names no configured page (pages: {', '.join(names) or 'none'})")
         for name, env in self.secrets.items():
             if not env.replace("_", "").isalnum():
                 raise ValueError(f"secrets.{name} must name an environment variable, got {env!r}")
-        for journey in self.journeys:
+        for j_index, journey in enumerate(self.journeys):
             for index, step in enumerate(journey.steps):
                 for ref in REFERENCE.findall(step.value or ""):
                     if ref not in self.secrets:
                         declared = ", ".join(sorted(self.secrets)) or "none"
                         raise ValueError(
-                            f"journeys '{journey.name}' step {index + 1} uses ${{secrets.{ref}}},"
+                            f"journeys[{j_index}].steps[{index}].value: journey '{journey.name}' step {index + 1}"
+                            f" uses ${{secrets.{ref}}},"
                             f" which is not declared under [secrets] (declared: {declared})"
                         )
         return self
@@ -217,11 +233,28 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             if "got" in msg:
                 shown = ""
             lines.append(f"{key}: {msg}{shown}")
+    # Whole-config checks name their key path in the message itself.
+    lines = [line.removeprefix("(top level): ") for line in lines]
     head = f"{source}: invalid config"
     return head + ("\n  " + "\n  ".join(lines) if len(lines) > 1 else ": " + lines[0])
 
 
+def _non_finite_key(data: Any, loc: tuple = ()) -> str | None:
+    """The key path of the first nan/inf (TOML allows them; no limit, rate or timeout is one)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return _key_path(loc)
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _non_finite_key(value, (*loc, key))
+        if found:
+            return found
+    return None
+
+
 def parse_config(data: dict[str, Any], source: str) -> SitewardConfig:
+    bad_number = _non_finite_key(data)
+    if bad_number:
+        raise ConfigError(f"{source}: invalid config: {bad_number}: expected a finite number, got nan or inf")
     try:
         config = SitewardConfig.model_validate(data)
     except ValidationError as err:
