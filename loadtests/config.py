@@ -58,6 +58,14 @@ class ThresholdsConfig(_Strict):
     abort_error_ratio: float = Field(0.2, ge=0, le=1, description="stop early above this...")
     abort_window_s: float = Field(10, gt=0, description="...sustained for this long")
 
+    @field_validator("p50_ms", "p95_ms", "p99_ms")
+    @classmethod
+    def _non_negative(cls, limits: dict[str, float]) -> dict[str, float]:
+        for group, value in limits.items():
+            if value < 0:
+                raise ValueError(f"the limit of group {group!r} must be >= 0, got {value:g}")
+        return limits
+
 
 class LoadConfig(_Strict):
     peak_rps: float | None = Field(5, gt=0, description="observed peak requests/s (from analytics)")
