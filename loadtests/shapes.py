@@ -6,8 +6,10 @@ unit-tested by moving a fake clock. The locustfile wraps the chosen shape in a r
 LoadTestShape subclass (importing Locust here would gevent-patch whoever imports us).
 
 - peak (closed model): warm up at the observed peak, ramp to multiplier x peak, hold,
-  spike to spike_factor x the target briefly, ramp down. Users think between requests;
-  a request rate converts into users by Little's law: users = rate x (think + response).
+  spike to spike_factor x the target briefly, ramp down. Users think between requests
+  (paced: the think time runs from one request's start to the next), so a request rate
+  converts into users by Little's law: users = rate x mean think time, and holds while
+  responses are faster than the think time; a slower site lowers the rate (closed model).
 - open (arrival rate): a fixed pool of users takes "tickets" issued at the target rate;
   the shape only keeps the pool alive, the rate is the dispatcher's (see locustfile).
 - steady: a constant number of users for the whole duration.
@@ -27,7 +29,6 @@ Clock = Callable[[], float]
 
 # Fractions of the duration: warm-up, ramp, hold, spike, ramp-down.
 PEAK_PHASES = (("warm-up", 0.15), ("ramp-up", 0.20), ("hold", 0.40), ("spike", 0.10), ("ramp-down", 0.15))
-RESPONSE_GUESS_S = 0.02  # added to the think time when converting a rate into users
 MIN_CYCLE_S = 0.1  # a closed-model user without think time still needs a rate -> users factor
 
 
@@ -129,7 +130,8 @@ def make_plan(*, profile: str, peak_rps: float | None, peak_users: int | None, m
         peak_rps = None  # the peak is given in users: no request-rate target
     if peak_rps is None and peak_users is None:
         raise UsageError("load needs an observed peak: set load.peak_rps or load.peak_users")
-    cycle_s = max(MIN_CYCLE_S, sum(think_time_s) / 2 + RESPONSE_GUESS_S)
+    # Think time paces request starts (see locustfile), so a user's cycle is the mean think time.
+    cycle_s = max(MIN_CYCLE_S, sum(think_time_s) / 2)
     if profile == "open":
         if peak_rps is None:
             raise UsageError("the open profile holds a request rate: set load.peak_rps (or --peak-rps)")

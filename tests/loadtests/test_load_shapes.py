@@ -37,7 +37,7 @@ def ticks(shape_plan: LoadPlan, times: list[float]) -> list:
 
 def test_peak_profile_warms_up_at_peak_ramps_to_10x_holds_spikes_and_ends():
     p = plan()
-    per_level = 3.0 * (1.25 + 0.02)  # Little's law: rate x (mean think + response guess)
+    per_level = 3.0 * 1.25  # Little's law: rate x mean think time (paced)
     warm, ramp_mid, hold, spike, down_mid, end = ticks(p, [5, 25, 50, 80, 92.5, 100.0])
     assert warm[0] == pytest.approx(per_level, abs=1)
     assert hold[0] == pytest.approx(10 * per_level, abs=1)

@@ -39,7 +39,10 @@ def measurement(ctx, subject: str, metric: str) -> Measurement:
 
 
 def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
-    ctx = make_ctx(load_shop.url, {**SMALL, "duration_s": 20})
+    # The default thresholds, except the rate: shop, generator and other suites share 2
+    # cores here, and a closed model loses the requests of every second the shop stalls.
+    ctx = make_ctx(load_shop.url, {**SMALL, "duration_s": 24},
+                   thresholds={"min_rate_ratio": 0.85})
     run_stage(ctx)
     found = thresholds(ctx)
     assert {"p95_ms[api]", "p95_ms[page]", "error_ratio", "rate_ratio"} <= set(found)
@@ -48,7 +51,7 @@ def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
     # the charts' series: one entry per second, users following the 10x profile
     doc = json.loads((ctx.run_dir / artifact(ctx, "load-series").path).read_text())
     assert {"t", "users", "rps", "p50_ms", "p95_ms", "p99_ms", "errors_per_s"} <= set(doc)
-    assert len(doc["t"]) >= 18 and len(set(map(len, doc.values()))) == 1
+    assert len(doc["t"]) >= 22 and len(set(map(len, doc.values()))) == 1
     assert max(doc["users"]) >= 10 * min(u for u in doc["users"] if u > 0) - 5  # warm-up at 1x, spike above 10x
 
     # per-route statistics, grouped, and our per-second collection saw every request Locust saw
@@ -58,7 +61,7 @@ def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
     assert len(measurement(ctx, "all", "response_ms").samples) > 100
     with open(ctx.run_dir / artifact(ctx, "locust-csv", "locust_stats.csv").path) as handle:
         aggregated = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
-    assert measurement(ctx, "all", "requests").value == float(aggregated["Request Count"])
+    assert measurement(ctx, "all", "requests").value == float(aggregated["Request Count"]), "lost worker reports"
     assert (ctx.run_dir / artifact(ctx, "locust-csv", "locust_stats_history.csv").path).is_file()
     saturation = next(r for r in records(ctx) if isinstance(r, Finding) and r.check == "generator-saturated")
     assert saturation.status in ("pass", "warn", "fail") and saturation.data
