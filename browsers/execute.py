@@ -16,7 +16,7 @@ from browsers.checks import (
     STAGE, PageObservation, compat_findings, emulation_gaps, timing_measurements, unsupported_metric_reasons,
 )
 from browsers.devices import DeviceProfile
-from browsers.journeys import load_python_journey, run_python, run_steps
+from browsers.journeys import config_dir, load_python_journey, run_python, run_steps
 from browsers.plan import JourneyTask, PageTask
 from siteward.records import Artifact, Finding, Measurement
 from siteward.stage import StageContext
@@ -132,8 +132,7 @@ class Executor:
         session = await self._session(engine, device, None)
         try:
             if journey.python:
-                config_dir = Path(self.ctx.config.source).parent if Path(self.ctx.config.source).is_file() else None
-                function = load_python_journey(journey.python, config_dir)
+                function = load_python_journey(journey.python, config_dir(self.ctx.config))
                 outcome = await run_python(session, function, base_url=self.base_url, secrets=self.ctx.secrets,
                                            screenshot_path=shot_path)
             else:

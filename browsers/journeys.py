@@ -146,6 +146,12 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
     return outcome
 
 
+def config_dir(config) -> Path | None:
+    """The folder of the config file (None for the built-in config): Python journeys live beside it."""
+    source = Path(config.source)
+    return source.resolve().parent if source.is_file() else None
+
+
 def load_python_journey(spec: str, config_dir: Path | None) -> Callable[..., Any]:
     """Import "module:function"; the config's folder is importable, as pytest's rootdir is."""
     module_name, _, function_name = spec.partition(":")

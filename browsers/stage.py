@@ -21,7 +21,7 @@ from playwright.async_api import async_playwright
 from browsers.checks import STAGE
 from browsers.devices import DeviceProfile, resolve_device
 from browsers.execute import ENGINE_LIMITED_CHECKS, Attempt, Executor, profile_tags
-from browsers.journeys import secret_problem
+from browsers.journeys import config_dir, load_python_journey, secret_problem
 from browsers.plan import (
     JourneyTask, PageTask, Profile, SweepPlan, auto_concurrency, build_plan, interleave, journey_profiles,
     state_profile,
@@ -46,6 +46,9 @@ def run_stage(ctx: StageContext) -> None:
         ctx.emit(Finding(stage=STAGE, subject="browsers", check="sweep", status="skip", severity="info",
                          message="no pages or journeys selected"))
         return
+    for journey in plan.journeys:  # a bad module:function is bad config (exit 2), before any browser starts
+        if journey.python:
+            load_python_journey(journey.python, config_dir(ctx.config))
     check_target(ctx.config.target.base_url)
     _run_coroutine(Sweep(ctx, plan).run())
 

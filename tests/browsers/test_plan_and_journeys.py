@@ -86,13 +86,13 @@ def test_a_journey_needing_an_unset_secret_says_which_variable():
 
 
 def test_python_journeys_must_be_async(tmp_path):
-    (tmp_path / "my_journeys.py").write_text("def sync_one(page, base_url, secrets):\n    pass\n"
+    (tmp_path / "unit_journeys_mod.py").write_text("def sync_one(page, base_url, secrets):\n    pass\n"
                                              "async def good(page, base_url, secrets):\n    pass\n")
-    assert load_python_journey("my_journeys:good", tmp_path).__name__ == "good"
+    assert load_python_journey("unit_journeys_mod:good", tmp_path).__name__ == "good"
     with pytest.raises(ConfigError, match="must be `async def sync_one"):
-        load_python_journey("my_journeys:sync_one", tmp_path)
+        load_python_journey("unit_journeys_mod:sync_one", tmp_path)
     with pytest.raises(ConfigError, match="has no missing"):
-        load_python_journey("my_journeys:missing", tmp_path)
+        load_python_journey("unit_journeys_mod:missing", tmp_path)
     with pytest.raises(ConfigError, match="cannot import"):
         load_python_journey("no_such_module_xyz:f", tmp_path)
 
@@ -108,3 +108,15 @@ def test_selectors_for_webdriver():
     assert xpath_literal("it's \"x\"") == "concat('it', \"'\", 's \"x\"')"
     with pytest.raises(UnsupportedSelector, match="Playwright-only"):
         for_webdriver("button:has-text('Buy')")
+
+
+def test_a_bad_python_journey_is_a_config_error_before_any_browser_starts(tmp_path):
+    from browsers.stage import run_stage
+    from conftest import make_ctx
+
+    path = tmp_path / "siteward.toml"
+    path.write_text('[target]\nbase_url = "http://127.0.0.1:9"\n[[journeys]]\nname = "p"\n'
+                    'python = "not_a_module_anywhere:journey"\n')
+    ctx = make_ctx(load_config(path), tmp_path / "out")
+    with pytest.raises(ConfigError, match="cannot import not_a_module_anywhere"):
+        run_stage(ctx)  # the target (port 9) is never even asked
