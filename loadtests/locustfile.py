@@ -18,17 +18,19 @@ environment (the spec names the variables, never the values).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import sys
 import time
 from collections import deque
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import gevent
 from gevent.queue import Queue
 from locust import FastHttpUser, LoadTestShape, events, task
+from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 try:
@@ -121,6 +123,13 @@ def _test_start(environment, **_) -> None:
     options = environment.parsed_options
     if isinstance(runner, WorkerRunner):
         STATE.load(options.siteward_spec)
+        if _host(environment.host) != _host(STATE.spec.get("target", environment.host)):
+            # The master's siteward checked the spec's target against its allow list; nothing else.
+            logging.error("refusing load: host %s is not the checked target %s", environment.host,
+                          STATE.spec.get("target"))
+            STATE.model = None
+            runner.quit()
+            return
         workers = max(1, getattr(options, "siteward_workers", 1) or 1)
         STATE.rate_share = 1.0 / workers
         return
@@ -130,6 +139,10 @@ def _test_start(environment, **_) -> None:
         options.siteward_workers = runner.worker_count
     STATE.start_epoch = time.time()
     gevent.spawn(_monitor, environment)
+
+
+def _host(url: str | None) -> str:
+    return (urlsplit(url or "").hostname or "").lower()
 
 
 def _monitor(environment) -> None:
@@ -232,6 +245,8 @@ class ShopVisitor(FastHttpUser):
 
     @task
     def visit(self) -> None:
+        if STATE.model is None:
+            raise StopUser()  # this worker refused the target
         started = time.perf_counter()
         try:
             self._send(STATE.model.next_request(self.pending, self.rng, os.environ))

@@ -104,6 +104,7 @@ def write_spec(path: Path, ctx: StageContext, model: TrafficModel, plan: LoadPla
     """What every Locust process needs; secret *names* only, never values."""
     thresholds = ctx.config.load.thresholds
     spec: dict[str, Any] = {
+        "target": ctx.config.target.base_url,  # checked: workers refuse any other host
         "model": model.to_spec(), "plan": plan.to_spec(),
         "think_time_s": list(ctx.config.load.think_time_s),
         "abort": {"ratio": thresholds.abort_error_ratio, "window_s": thresholds.abort_window_s},
@@ -131,6 +132,12 @@ def run_stage(ctx: StageContext) -> None:
 
     master = bool(opts.get("master"))
     local_workers = int(opts.get("workers") or 0) if master else (workers if workers > 1 else 0)
+    if master:
+        port = int(opts.get("master_port") or DEFAULT_MASTER_PORT)
+        ctx.console.print(
+            f"load: master waiting on port {port} for {opts.get('expect_workers') or max(local_workers, 1)} worker(s);"
+            f" on each load machine run\n  siteward load --worker --master-host THIS_HOST\n"
+            f"or\n  locust -f {runner.LOCUSTFILE} --worker --master-host THIS_HOST --master-port {port}")
     label = f"load: {plan.profile} x{plan.multiplier:g}" if plan.profile == "peak" else f"load: {plan.profile}"
     with ctx.progress(label, total=int(plan.duration_s)) as bar, _stop_on_sigterm():
         done = {"s": 0}
