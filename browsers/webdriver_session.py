@@ -1,0 +1,266 @@
+"""One WebKit browsing session over WebDriver, behind the same interface as Playwright's.
+
+Selenium is synchronous: every call runs in a worker thread (``asyncio.to_thread``) so the
+stage's event loop keeps driving the Playwright engines meanwhile. A call still running
+when its check timed out marks the session as not reusable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+from selenium import webdriver
+from selenium.common.exceptions import (
+    InvalidSessionIdException, NoSuchElementException, TimeoutException, WebDriverException,
+)
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+
+from browsers.devices import DeviceProfile
+from browsers.scripts import (
+    COLLECT_PAGE_FACTS, INJECT_FREEZE, INSTALL_ERROR_HOOKS, MASK_COLOR, PAINT_MASKS, READ_ERROR_HOOKS,
+    REMOVE_MASKS, as_webdriver_async,
+)
+from browsers.selectors import UnsupportedSelector, for_webdriver
+from browsers.session import BrowserGone, StepFailed
+from browsers.xvfb import SCREEN
+
+MAX_WINDOW_HEIGHT = int(SCREEN.split("x")[1])
+CONSOLE_NOTE = "WebKitWebDriver has no console access; only errors after load were watched"
+REQUESTS_NOTE = "WebKitWebDriver reports no network events or response status"
+
+
+def _gone(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, InvalidSessionIdException) or any(
+        marker in text for marker in ("invalid session", "connection refused", "max retries", "session deleted",
+                                      "no such window", "failed to establish")
+    )
+
+
+def fit_viewport(driver: webdriver.Remote, width: int, height: int) -> None:
+    """Size the window so the page viewport is width x height (as far as GTK allows)."""
+    driver.set_window_size(width, height)
+    inner_w, inner_h = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    chrome_w, chrome_h = max(0, width - inner_w), max(0, height - inner_h)
+    if chrome_w or chrome_h:
+        driver.set_window_size(width + chrome_w, height + chrome_h)
+
+
+class WebDriverSession:
+    def __init__(self, owner: Any, device: DeviceProfile, driver: webdriver.Remote):
+        self.engine = "webkit"
+        self.device = device
+        self.owner = owner
+        self.driver = driver
+        self.healthy = True
+        self.emulation_limits = []
+        if device.device_scale_factor != 1:
+            self.emulation_limits.append("device pixel ratio not emulated (WebDriver sets only the window size)")
+        if device.has_touch:
+            self.emulation_limits.append("touch not emulated")
+        if device.is_mobile:
+            self.emulation_limits.append("is_mobile (mobile viewport behaviour) not emulated")
+        self._errors: list[dict[str, str]] = []
+        self._busy = 0  # calls still running in a worker thread (a timed-out check leaves one)
+
+    async def _call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        self._busy += 1
+        try:
+            result = await asyncio.to_thread(fn, *args)
+        except asyncio.CancelledError:
+            raise  # the thread still runs: _busy stays up, so close() discards this session
+        except BaseException as exc:
+            self._busy -= 1
+            raise self._translate(what, exc) from None
+        self._busy -= 1
+        return result
+
+    def _translate(self, what: str, exc: BaseException) -> BaseException:
+        if isinstance(exc, (TimeoutException, NoSuchElementException)):
+            return StepFailed(f"{what}: timed out ({(exc.msg or type(exc).__name__).strip()})")
+        if isinstance(exc, UnsupportedSelector):
+            return StepFailed(str(exc))
+        if isinstance(exc, WebDriverException):
+            if _gone(exc):
+                self.healthy = False
+                return BrowserGone(f"webkit session lost: {(exc.msg or str(exc)).strip()[:200]}")
+            return StepFailed(f"{what}: {(exc.msg or str(exc)).strip()[:300]}")
+        if isinstance(exc, OSError):  # the driver's HTTP connection broke
+            self.healthy = False
+            return BrowserGone(f"webkit session lost: {exc}")
+        return exc
+
+    def _wait(self, timeout_s: float, condition) -> Any:
+        return WebDriverWait(self.driver, timeout_s, poll_frequency=0.1).until(condition)
+
+    def _element(self, selector: str, timeout_s: float, condition=EC.visibility_of_element_located):
+        locator = for_webdriver(selector)
+        return self._wait(timeout_s, condition((locator.by, locator.value)))
+
+    # -------------------------------------------------------------- actions
+    def _goto(self, url: str, timeout_s: float) -> None:
+        self.driver.set_page_load_timeout(timeout_s)
+        self.driver.get(url)
+        self.driver.execute_script(INSTALL_ERROR_HOOKS)
+
+    async def goto(self, url: str, timeout_s: float) -> int | None:
+        await self._call(f"goto {url}", self._goto, url, timeout_s)
+        return None  # WebDriver has no response status; see fetch_status
+
+    def _click(self, selector: str, timeout_s: float) -> None:
+        element = self._element(selector, timeout_s, EC.element_to_be_clickable)
+        element.click()
+        self._hook_after_navigation()
+
+    def _hook_after_navigation(self) -> None:
+        try:
+            self.driver.execute_script(INSTALL_ERROR_HOOKS)
+        except WebDriverException:
+            pass  # mid-navigation; the next page may simply go unwatched
+
+    async def click(self, selector: str, timeout_s: float) -> None:
+        await self._call(f"click {selector}", self._click, selector, timeout_s)
+
+    def _fill(self, selector: str, value: str, timeout_s: float) -> None:
+        element = self._element(selector, timeout_s)
+        element.clear()
+        element.send_keys(value)
+
+    async def fill(self, selector: str, value: str, timeout_s: float) -> None:
+        await self._call(f"fill {selector}", self._fill, selector, value, timeout_s)
+
+    def _select(self, selector: str, value: str, timeout_s: float) -> None:
+        choice = Select(self._element(selector, timeout_s))
+        try:
+            choice.select_by_value(value)
+        except NoSuchElementException:
+            choice.select_by_visible_text(value)
+
+    async def select(self, selector: str, value: str, timeout_s: float) -> None:
+        await self._call(f"select {selector}", self._select, selector, value, timeout_s)
+
+    def _check(self, selector: str, timeout_s: float) -> None:
+        element = self._element(selector, timeout_s)
+        if not element.is_selected():
+            element.click()
+
+    async def check(self, selector: str, timeout_s: float) -> None:
+        await self._call(f"check {selector}", self._check, selector, timeout_s)
+
+    def _press(self, selector: str | None, key: str, timeout_s: float) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        keys = getattr(Keys, key.upper(), key)
+        if selector:
+            self._element(selector, timeout_s).send_keys(keys)
+        else:
+            self.driver.switch_to.active_element.send_keys(keys)
+        self._hook_after_navigation()
+
+    async def press(self, selector: str | None, key: str, timeout_s: float) -> None:
+        await self._call(f"press {key}", self._press, selector, key, timeout_s)
+
+    async def wait_visible(self, selector: str, timeout_s: float) -> None:
+        await self._call(f"wait for {selector} to be visible", self._element, selector, timeout_s)
+
+    def _wait_text(self, selector: str, text: str, timeout_s: float) -> None:
+        locator = for_webdriver(selector)
+        try:
+            self._wait(timeout_s, EC.text_to_be_present_in_element((locator.by, locator.value), text))
+        except TimeoutException:
+            found = self.driver.find_elements(locator.by, locator.value)
+            actual = found[0].text.strip()[:120] if found else None
+            reason = f"it reads {actual!r}" if found else "no such element"
+            raise StepFailed(f"{selector} does not contain {text!r} ({reason})") from None
+
+    async def wait_text(self, selector: str, text: str, timeout_s: float) -> None:
+        await self._call(f"expect text in {selector}", self._wait_text, selector, text, timeout_s)
+
+    async def current_url(self) -> str:
+        return await self._call("read url", lambda: self.driver.current_url)
+
+    def _is_visible(self, selector: str, timeout_s: float) -> bool:
+        try:
+            self._element(selector, timeout_s)
+            return True
+        except TimeoutException:
+            return False
+
+    async def is_visible(self, selector: str, timeout_s: float) -> bool:
+        return await self._call(f"visible {selector}", self._is_visible, selector, timeout_s)
+
+    async def settle(self, settle_ms: int) -> None:
+        await asyncio.sleep(settle_ms / 1000)
+
+    async def facts(self) -> dict[str, Any]:
+        facts = await self._call("collect page facts", self.driver.execute_async_script,
+                                 as_webdriver_async(COLLECT_PAGE_FACTS))
+        if isinstance(facts, dict) and "__error" in facts:
+            raise StepFailed(f"collect page facts: {facts['__error']}")
+        self._errors = await self._call("read errors", self.driver.execute_script, READ_ERROR_HOOKS) or []
+        return facts
+
+    def _screenshot(self, path: Path, mask: list[str], full_page: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        driver = self.driver
+        driver.execute_script(INJECT_FREEZE)
+        if mask:
+            driver.execute_script(PAINT_MASKS, mask, MASK_COLOR)
+        size = driver.get_window_size()
+        try:
+            if full_page:
+                inner_h, doc_h = driver.execute_script(
+                    "return [window.innerHeight, document.documentElement.scrollHeight]")
+                if doc_h > inner_h:
+                    chrome = size["height"] - inner_h
+                    driver.set_window_size(size["width"], min(doc_h + chrome, MAX_WINDOW_HEIGHT))
+                    time.sleep(0.2)  # let GTK resize and WebKit relayout before the capture
+            driver.get_screenshot_as_file(str(path))
+        finally:
+            driver.set_window_size(size["width"], size["height"])
+            if mask:
+                driver.execute_script(REMOVE_MASKS)
+
+    async def screenshot(self, path: Path, *, mask: list[str], full_page: bool) -> None:
+        await self._call("screenshot", self._screenshot, path, mask, full_page)
+
+    def console_errors(self) -> tuple[list[str] | None, str]:
+        return [f"{'Uncaught ' if e.get('kind') == 'exception' else ''}{e.get('text', '')}" for e in self._errors], \
+            CONSOLE_NOTE
+
+    def failed_requests(self) -> tuple[list[dict[str, Any]] | None, str]:
+        return None, REQUESTS_NOTE
+
+    def add_cookies(self, base_url: str, cookies: list[dict[str, Any]]) -> None:
+        """Storage-state cookies (from a Playwright journey) into this session."""
+        self.driver.get(base_url + "/__siteward_cookie_origin")
+        for cookie in cookies:
+            wanted = {k: cookie[k] for k in ("name", "value", "path", "secure", "httpOnly") if k in cookie}
+            self.driver.add_cookie(wanted)
+
+    async def fetch_status(self, url: str, timeout_s: float) -> int | None:
+        """The status of the URL from a plain HTTP request carrying this session's cookies."""
+        cookies = await self._call("read cookies", self.driver.get_cookies)
+        jar = {c["name"]: c["value"] for c in cookies}
+
+        def get() -> int:
+            with httpx.Client(cookies=jar, timeout=timeout_s, follow_redirects=True,
+                              headers={"User-Agent": self.device.user_agent or "siteward"}) as client:
+                return client.get(url).status_code
+        try:
+            return await asyncio.to_thread(get)
+        except httpx.HTTPError:
+            return None
+
+    async def close(self) -> None:
+        if self.healthy and not self._busy:
+            await asyncio.to_thread(self.owner._give_back, self.device, self.driver)
+        else:
+            await asyncio.to_thread(self.owner._discard, self.driver)
+            self.owner.restarts += 1
