@@ -101,8 +101,10 @@ class WebKitEngine:
             self._services.add(service)
         try:
             # An HTTP timeout on every WebDriver command: a wedged MiniBrowser cannot hang a thread forever.
+            # A few pooled connections: an abandoned call may still hold one while the session is discarded.
             connection = RemoteConnection(client_config=ClientConfig(
-                remote_server_addr=service.service_url, timeout=int(self.page_timeout_s + 60)))
+                remote_server_addr=service.service_url, timeout=int(self.page_timeout_s + 60),
+                init_args_for_pool_manager={"init_args_for_pool_manager": {"maxsize": 4}}))
             driver = webdriver.Remote(command_executor=connection, options=options)
             driver.set_page_load_timeout(self.page_timeout_s)
             driver.set_script_timeout(30)

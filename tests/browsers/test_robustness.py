@@ -146,3 +146,17 @@ def test_flaky_journeys_are_told_apart_and_python_journeys_run_on_playwright_onl
     assert hits["/flaky.html"] == 2
     assert "flaky|webkit|desktop" not in by_subject
     assert any(m.metric == "step_ms" and m.tags["journey"] == "py" for m in records(ctx, "measurement"))
+
+
+def test_a_check_that_outlives_its_timeout_is_an_error_and_the_sweep_goes_on(faulty_shop, tmp_path):
+    faulty_shop.set_faults(["latency=/product:40000"])  # the product page answers after 40 s
+    config = demo_config(faulty_shop.url, budgets=GENEROUS_BUDGETS,
+                         browsers={"timeout_s": 15, "retries": 0, "concurrency": 2})
+    ctx = make_ctx(config, tmp_path, engines=["chromium", "webkit"], devices=["desktop"],
+                   pages=["product", "home", "search"], no_journeys=True)
+    run_stage(ctx)
+    errors = {f.subject: f.message for f in findings(ctx, "page-load", "error")}
+    assert set(errors) == {"product|chromium|desktop", "product|webkit|desktop"}
+    assert all("tim" in message.lower() for message in errors.values()), errors
+    passed = {f.subject for f in findings(ctx, "http-status", "pass")}
+    assert {"home|chromium|desktop", "home|webkit|desktop", "search|webkit|desktop"} <= passed
