@@ -48,12 +48,18 @@ def resolve_plan(ctx: StageContext) -> LoadPlan:
     peak_rps, peak_users = load.peak_rps, load.peak_users
     if opts.get("peak_rps") is not None:
         peak_rps, peak_users = float(opts["peak_rps"]), None
-    return make_plan(
-        profile=opts.get("profile") or load.profile, peak_rps=peak_rps, peak_users=peak_users,
-        multiplier=float(opts.get("multiplier") or load.multiplier),
-        duration_s=float(opts.get("duration_s") or load.duration_s), think_time_s=load.think_time_s,
-        spike_factor=load.spike_factor, open_pool_s=load.open_pool_s, max_users=load.max_users,
-        max_rps=load.max_rps, max_duration_s=load.max_duration_s)
+    multiplier = float(opts.get("multiplier") or load.multiplier)
+    try:
+        return make_plan(
+            profile=opts.get("profile") or load.profile, peak_rps=peak_rps, peak_users=peak_users,
+            multiplier=multiplier,
+            duration_s=float(opts.get("duration_s") or load.duration_s), think_time_s=load.think_time_s,
+            spike_factor=load.spike_factor, open_pool_s=load.open_pool_s, max_users=load.max_users,
+            max_rps=load.max_rps, max_duration_s=load.max_duration_s)
+    except OverflowError:  # e.g. --multiplier 1e307: users and rate are no longer finite numbers
+        raise UsageError(f"peak {peak_rps or peak_users:g} x multiplier {multiplier:g} is beyond any load",
+                         hint=f"load.max_users ({load.max_users}) and load.max_rps ({load.max_rps:g}) cap a plan; "
+                              "lower --peak-rps or --multiplier") from None
 
 
 def worker_count(ctx: StageContext) -> int:
