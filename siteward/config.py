@@ -43,9 +43,11 @@ class TargetConfig(_Strict):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"expected an http(s) URL like http://127.0.0.1:8000, got {url!r}")
         try:
-            parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+            port = parts.port  # raises on a port that is not a number in 0..65535
         except ValueError:
-            raise ValueError(f"expected a port number 1-65535 in {url!r}") from None
+            port = 0
+        if port == 0:
+            raise ValueError(f"expected a port number 1-65535 in {url!r}")
         return url.rstrip("/")
 
 
@@ -243,7 +245,7 @@ def _non_finite_key(data: Any, loc: tuple = ()) -> str | None:
     """The key path of the first nan/inf (TOML allows them; no limit, rate or timeout is one)."""
     if isinstance(data, float) and not math.isfinite(data):
         return _key_path(loc)
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, (list, tuple)) else ()
     for key, value in items:
         found = _non_finite_key(value, (*loc, key))
         if found:
@@ -259,6 +261,9 @@ def parse_config(data: dict[str, Any], source: str) -> SitewardConfig:
         config = SitewardConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
+    bad_number = _non_finite_key(config.model_dump(by_alias=True))  # e.g. the string "nan" parsed as a float
+    if bad_number:
+        raise ConfigError(f"{source}: invalid config: {bad_number}: expected a finite number, got nan or inf")
     config.source = source
     return config
 
