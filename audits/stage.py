@@ -119,14 +119,6 @@ def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path)
     return headers, failures
 
 
-def _merge_tool_versions(ctx: StageContext, versions: dict[str, str]) -> None:
-    try:
-        current = ctx.store.run(ctx.run_id).tool_versions
-        ctx.store.set_tool_versions(ctx.run_id, {**current, **versions})
-    except Exception:  # noqa: BLE001 - versions are informative only
-        pass
-
-
 def run_stage(ctx: StageContext) -> None:
     config, options = ctx.config, ctx.options
     cfg = config.audits
@@ -136,8 +128,6 @@ def run_stage(ctx: StageContext) -> None:
     rc_path = lighthouserc_path(config, options.get("lighthouserc"))
     tools = find_node_tools(cfg.chrome_path) if cfg.lighthouse else None
     check_target(config.target.base_url, cfg.http_timeout_s)
-    if tools is not None:
-        _merge_tool_versions(ctx, tools.versions())
 
     state_dir = Path(tempfile.mkdtemp(prefix="siteward-state-"))
     try:
