@@ -117,6 +117,28 @@ def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path
     return Figures(requests / duration, requests, cpu_s), saturation
 
 
+def hot_path_us() -> dict[str, float]:
+    """CPU our code adds per request inside a Locust process (µs): the traffic model's pick
+    and the per-second statistics. Deterministic where wall-clock runs on a shared machine are not."""
+    import random
+    import timeit
+
+    from loadtests import series
+    from loadtests.config import RouteConfig
+    from loadtests.model import TrafficModel, shop_routes
+
+    rng, pending, buckets = random.Random(1), [], {}
+    static = TrafficModel.from_routes([RouteConfig(name="/", path="/")], {})
+    shop = TrafficModel.from_routes(shop_routes(), {"slug": ["a-b"], "product_id": ["1"], "category": ["c"],
+                                                     "q": ["shirt"]})
+    cases = {
+        "next_request, one static route": lambda: static.next_request(pending, rng, {}),
+        "next_request, demo shop model": lambda: shop.next_request(pending, rng, {}),
+        "per-second statistics (request event)": lambda: series.add_request(buckets, 1, "GET /", 12.3, False),
+    }
+    return {name: min(timeit.repeat(fn, number=20000, repeat=3)) / 20000 * 1e6 for name, fn in cases.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=15, help="seconds per run")
@@ -166,6 +188,12 @@ def main() -> None:
         ("plain Locust all cores / 1 process, req/s", rps["plain-all"] / rps["plain-1"], None),
         ("siteward / plain Locust, all cores, req/s", rps["ours-all"] / rps["plain-all"], None),
     ]
+    print()
+    per_request_us = 1e6 / eff["plain-1"] if eff["plain-1"] else 0.0
+    print(f"CPU per request of plain Locust here: {per_request_us:.0f} µs; what siteward adds (best of 3):")
+    for name, micros in hot_path_us().items():
+        print(f"  {name:<40}{micros:>6.1f} µs  ({micros / per_request_us:.1%} of a request)" if per_request_us
+              else f"  {name:<40}{micros:>6.1f} µs")
     print()
     for label, ratio, target in rows:
         goal = f"target >= {target:g}x  {verdict(ratio, target)}" if target else "(reference)"

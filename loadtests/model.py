@@ -102,12 +102,15 @@ class TrafficModel:
         self._cum_weights = list(itertools.accumulate(c.weight for c in self.choices))
         self._fixed: dict[int, Request] = {}
         self._keys: dict[int, list[str]] = {}
+        self._secrets: dict[int, list[str]] = {}
         for route in self.routes():
             text = _route_text(route)
             keys = sorted(set(PLACEHOLDER.findall(REFERENCE.sub("", text))))
-            if not keys and not REFERENCE.search(text):
+            secrets = sorted(set(REFERENCE.findall(json.dumps(route.json_body) + json.dumps(route.form))))
+            if not keys and not secrets:
                 self._fixed[id(route)] = self._build(route, {}, {})
             self._keys[id(route)] = keys
+            self._secrets[id(route)] = secrets
 
     @classmethod
     def from_routes(cls, routes: list[RouteConfig], samples: Mapping[str, list[str]],
@@ -177,8 +180,7 @@ class TrafficModel:
         )
 
     def _secret_values(self, route: RouteConfig, environ: Mapping[str, str]) -> dict[str, str]:
-        names = REFERENCE.findall(json.dumps(route.json_body) + json.dumps(route.form))
-        return {n: environ.get(self.secret_env.get(n, ""), "") for n in names}
+        return {n: environ.get(self.secret_env.get(n, ""), "") for n in self._secrets[id(route)]}
 
     def to_spec(self) -> dict[str, Any]:
         return {"routes": [r.model_dump(mode="json") for r in self.routes()],

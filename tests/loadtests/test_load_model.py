@@ -79,3 +79,11 @@ def test_samples_from_a_catalog():
     assert samples["product_id"] == ["1", "2"]
     assert samples["category"] == ["shirts", "shoes"]
     assert "sneaker" in samples["q"]
+
+
+def test_route_checks_travel_with_the_request():
+    route = RouteConfig(name="/login", path="/login", method="POST", follow_redirects=False, expect_status=[303],
+                        form={"email": "a@b.test"})
+    request = TrafficModel.from_routes([route], {}).next_request([], random.Random(0))
+    assert request.expect_status == (303,) and request.follow_redirects is False
+    assert request.label == "/login" and request.form == {"email": "a@b.test"}
