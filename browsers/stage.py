@@ -10,6 +10,7 @@ emitted when its last attempt ends, so the history never holds half an attempt.
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,7 @@ def _run_coroutine(coroutine) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(coroutine)
+        _run_interruptible(coroutine)
         return
     failure: list[BaseException] = []
 
@@ -81,6 +82,48 @@ def _run_coroutine(coroutine) -> None:
     thread.join()
     if failure:
         raise failure[0]
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _run_interruptible(coroutine) -> None:
+    """asyncio.run where SIGINT/SIGTERM cancel the sweep, then reach the handler installed before.
+
+    A Python signal handler that raises (siteward.runner's Interrupted) would raise inside
+    whatever task runs at that moment, e.g. Playwright's connection reader, and the sweep
+    would wait forever for answers that never come. Cancelling the main task instead lets
+    every check end, closes the browsers, and keeps the records already emitted.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        asyncio.run(coroutine)
+        return
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    received: list[int] = []
+
+    async def main() -> None:
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+
+        def on_signal(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, on_signal, sig)
+        await coroutine
+
+    try:
+        asyncio.run(main())
+    except asyncio.CancelledError:
+        if not received:
+            raise
+    finally:
+        for sig, handler in previous.items():  # remove_signal_handler restores SIG_DFL, not these
+            signal.signal(sig, handler)
+    if received:
+        handler = previous[received[0]]
+        if callable(handler):
+            handler(received[0], None)  # e.g. raises siteward.runner.Interrupted
+        raise KeyboardInterrupt(signal.Signals(received[0]).name)
 
 
 def _describe_error(exc: BaseException, engine: Any) -> str:
