@@ -46,7 +46,11 @@ def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
     run_stage(ctx)
     found = thresholds(ctx)
     assert {"p95_ms[api]", "p95_ms[page]", "error_ratio", "rate_ratio"} <= set(found)
-    assert all(f.status == "pass" for f in found.values()), [f.message for f in found.values()]
+    saturation = next(r for r in records(ctx) if isinstance(r, Finding) and r.check == "generator-saturated")
+    # A generator starved of CPU cannot hold a rate, and the stage says so: then (and only
+    # then) its rate figure is not held against the run.
+    judged = {k: f for k, f in found.items() if not (k == "rate_ratio" and saturation.status == "fail")}
+    assert all(f.status == "pass" for f in judged.values()), [f.message for f in found.values()] + [saturation.message]
 
     # the charts' series: one entry per second, users following the 10x profile
     doc = json.loads((ctx.run_dir / artifact(ctx, "load-series").path).read_text())
@@ -63,8 +67,7 @@ def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
         aggregated = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
     assert measurement(ctx, "all", "requests").value == float(aggregated["Request Count"]), "lost worker reports"
     assert (ctx.run_dir / artifact(ctx, "locust-csv", "locust_stats_history.csv").path).is_file()
-    saturation = next(r for r in records(ctx) if isinstance(r, Finding) and r.check == "generator-saturated")
-    assert saturation.status in ("pass", "warn", "fail") and saturation.data
+    assert saturation.data and all("busy_share" in d for k, d in saturation.data.items() if k != "locust_cpu_warnings")
 
 
 def test_api_latency_fault_fails_the_api_p95_threshold_only(load_shop, make_ctx):
