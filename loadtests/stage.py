@@ -10,7 +10,7 @@ Records (stage "loadtests"):
     response_ms   samples: the response times, or up to 2000 evenly spaced quantiles of
                   them (regression analysis compares these distributions); value = p50
     p50_ms, p95_ms, p99_ms, error_ratio   one sample: the exact value over the whole run
-    achieved_rps  samples: requests per second over the hold window (higher is better)
+    achieved_rps  (overall only) samples: requests per second over the hold window (higher is better)
     requests      one sample: the request count
 - Findings: check "threshold" (one per limit, pass/fail; skip without traffic), "abort"
   (the run stopped early on errors), "generator-saturated" (pass/warn/fail from the CPU

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------------
-APT_PACKAGES=(chromium firefox-esr webkit2gtk-driver xvfb fonts-noto-cjk fontconfig ca-certificates)
+# nginx-light: the static calibration target of the load benchmark and saturation test.
+APT_PACKAGES=(chromium firefox-esr webkit2gtk-driver xvfb fonts-noto-cjk fontconfig ca-certificates nginx-light openssl)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()

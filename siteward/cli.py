@@ -108,26 +108,27 @@ def load(
     peak_rps: Annotated[Optional[float], typer.Option("--peak-rps", min=0.01, help="observed peak requests/s")] = None,
     multiplier: Annotated[Optional[float], typer.Option("--multiplier", min=0.01, help="times the peak (default 10)")] = None,
     duration: Annotated[Optional[float], typer.Option("--duration", min=1, help="seconds")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="peak (ramp to 10x, hold, spike) | open (arrival rate)")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="peak (ramp to 10x, hold, spike) | open (arrival rate) | steady (constant users)")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="local worker processes (0 = one per core)")] = None,
     master: Annotated[bool, typer.Option("--master", help="be the master of a distributed load test")] = False,
     worker: Annotated[bool, typer.Option("--worker", help="be a worker of a distributed load test")] = False,
     master_host: Annotated[Optional[str], typer.Option("--master-host", help="with --worker: the master's host")] = None,
     expect_workers: Annotated[Optional[int], typer.Option("--expect-workers", min=1, help="with --master: wait for N workers")] = None,
+    master_port: Annotated[Optional[int], typer.Option("--master-port", min=1, max=65535, help="Locust master port (default 5557)")] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="allow load on this host (repeatable; needs --i-own-this-host)")] = None,
     i_own_this_host: Annotated[bool, typer.Option("--i-own-this-host", help="confirm load against a non-loopback allowed host")] = False,
     baseline: BaselineOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Load test with Locust: a shop traffic model at 10x the observed peak, with thresholds."""
-    if profile is not None and profile not in ("peak", "open"):
-        raise UsageError(f"--profile {profile}: expected peak or open")
+    if profile is not None and profile not in ("peak", "open", "steady"):
+        raise UsageError(f"--profile {profile}: expected peak, open or steady")
     if master and worker:
         raise UsageError("--master and --worker exclude each other")
     if worker and not master_host:
         raise UsageError("--worker needs --master-host HOST")
     options = {"peak_rps": peak_rps, "multiplier": multiplier, "duration_s": duration, "profile": profile,
                "workers": workers, "master": master, "worker": worker, "master_host": master_host,
-               "expect_workers": expect_workers, "allow_hosts": allow_host, "confirm_host": i_own_this_host,
+               "expect_workers": expect_workers, "master_port": master_port, "allow_hosts": allow_host, "confirm_host": i_own_this_host,
                "quiet": quiet}
     _execute(config, target, results, ["loadtests"], options, baseline)
 

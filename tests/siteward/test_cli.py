@@ -46,7 +46,7 @@ def test_doctor_exits_3_with_install_command_when_a_tool_is_missing(tmp_path):
     (["shop", "--fault", "explode"], "unknown fault"),
     (["shop", "--fault", "latency=abc"], "--fault latency=abc"),
     (["sweep", "--page", "nope"], "no such page"),
-    (["load", "--profile", "steady"], "expected peak or open"),
+    (["load", "--profile", "soak"], "expected peak, open or steady"),
     (["load", "--worker"], "--master-host"),
     (["audit", "--preset", "tablet"], "mobile or desktop"),
     (["report", "no-such-run"], "no run"),
