@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets as _random
 import sqlite3
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -96,6 +97,15 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + _random.token_hex(3)
 
 
+def _unwritable(directory: Path) -> str | None:
+    """Why files cannot be created in `directory` (e.g. "Read-only file system"), or None."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -104,7 +114,9 @@ class Store:
             self._local = threading.local()
             self._conn().executescript(SCHEMA)  # executescript manages its own transaction
         except (OSError, sqlite3.Error) as exc:
-            raise UsageError(f"{self.path}: cannot open the history database: {exc}") from None
+            why = _unwritable(self.path.parent)  # sqlite only says "unable to open database file"
+            raise UsageError(f"{self.path}: cannot open the history database: {exc}"
+                             + (f" ({self.path.parent}: {why})" if why else "")) from None
 
     # One connection per thread: sqlite3 connections must not cross threads.
     def _conn(self) -> sqlite3.Connection:
