@@ -74,7 +74,9 @@ def write_outputs(a: RunAnalysis) -> dict[str, Path]:
             _write_atomic(run_dir / name, data)
             paths[name] = run_dir / name
     except OSError as exc:
-        raise UsageError(f"cannot write the report into {run_dir}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write the report into {run_dir}: {exc.strerror or exc}",
+                         hint=f"the records are kept in the history: once {run_dir} is writable, "
+                              f"render them with `siteward report {a.info.id}`") from None
     return paths
 
 
