@@ -48,7 +48,9 @@ def _interrupts_raise() -> Iterator[None]:
 def check_target(base_url: str, timeout_s: float = 15.0) -> str | None:
     """None if the target answers at all (any HTTP status), else why not."""
     try:
-        httpx.get(base_url + "/", timeout=timeout_s, follow_redirects=True)
+        # Status and headers are the answer; the body is not read (a page may stream forever).
+        with httpx.stream("GET", base_url + "/", timeout=timeout_s, follow_redirects=True):
+            pass
     except httpx.HTTPError as exc:
         return f"{base_url} is unreachable: {type(exc).__name__}: {exc}"
     return None
