@@ -57,7 +57,8 @@ def run_stage(ctx: StageContext) -> None:
 def check_target(base_url: str) -> None:
     """Nothing can be measured on a target that does not answer at all (any HTTP status answers)."""
     try:
-        httpx.get(base_url + "/", timeout=15, follow_redirects=False)
+        with httpx.stream("GET", base_url + "/", timeout=15, follow_redirects=False):
+            pass  # status and headers answer; the body may never end
     except httpx.HTTPError as exc:
         raise TargetUnreachable(f"target {base_url} does not answer: {exc}",
                                 hint="start the site (for the demo: `siteward shop`) or pass --target URL") from None
