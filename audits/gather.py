@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -75,6 +76,17 @@ def make_client(timeout_s: float, headers: dict[str, str] | None = None) -> http
     )
 
 
+def _read_within(response: httpx.Response, limit_s: float) -> bytes:
+    """The whole body, or ReadTimeout: httpx's read timeout is per chunk, so a page that
+    trickles a byte every half second would otherwise be read forever."""
+    started, chunks = time.monotonic(), []
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        if time.monotonic() - started > limit_s:
+            raise httpx.ReadTimeout(f"the body did not finish within {limit_s:g} s", request=response.request)
+    return b"".join(chunks)
+
+
 def fetch(client: httpx.Client, url: str, *, read_body: bool, method: str = "GET",
           headers: dict[str, str] | None = None) -> tuple[Fetched, str]:
     """One request; (what came back, decoded text if read). Network errors are recorded, not raised."""
@@ -83,9 +95,9 @@ def fetch(client: httpx.Client, url: str, *, read_body: bool, method: str = "GET
             text = ""
             body_bytes = None
             if read_body:
-                body = response.read()
+                body = _read_within(response, client.timeout.read or 30.0)
                 body_bytes = len(body)
-                text = response.text
+                text = body.decode(response.encoding or "utf-8", errors="replace")
             return Fetched(
                 url=url, status=response.status_code, final_url=str(response.url), body_bytes=body_bytes,
                 headers={k.lower(): v for k, v in response.headers.items()},

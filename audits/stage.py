@@ -74,7 +74,8 @@ def lighthouserc_path(config: SitewardConfig, option: str | None) -> Path | None
 def check_target(base_url: str, timeout_s: float) -> None:
     """Nothing can be measured when the target does not answer at all (exit 3)."""
     try:
-        httpx.get(base_url + "/", timeout=timeout_s, follow_redirects=True)
+        with httpx.stream("GET", base_url + "/", timeout=timeout_s, follow_redirects=True):
+            pass  # status and headers answer; the body may never end
     except httpx.HTTPError as exc:
         raise TargetUnreachable(f"target {base_url} does not answer: {type(exc).__name__}: {exc}",
                                 hint="start the site (or `siteward shop`) or pass --target URL") from None
