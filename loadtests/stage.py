@@ -100,7 +100,8 @@ def discover_samples(base_url: str, attempts: int = 5) -> dict[str, list[str]]:
 
 def preflight(base_url: str) -> None:
     try:
-        httpx.get(base_url + "/", timeout=15, follow_redirects=True)
+        with httpx.stream("GET", base_url + "/", timeout=15, follow_redirects=True):
+            pass  # status and headers answer; the body may never end
     except httpx.HTTPError as exc:
         raise TargetUnreachable(f"load target {base_url} does not answer: {exc}",
                                 hint="start the site (or `siteward shop`) and check --target") from None
