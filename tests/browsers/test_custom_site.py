@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from browsers.stage import run_stage
-from conftest import findings, make_ctx, records
+from sweep_helpers import findings, make_ctx, records
 from sites import serve, write_site
 from siteward.config import load_config
 

@@ -8,6 +8,7 @@ from browsers.config import JourneyConfig
 from browsers.journeys import absolute_url, load_python_journey, secret_problem, url_matches
 from browsers.plan import Profile, auto_concurrency, build_plan, interleave, journey_profiles, state_profile
 from browsers.selectors import UnsupportedSelector, for_webdriver, text_xpath, xpath_literal
+from sweep_helpers import make_ctx
 from siteward.config import load_config
 from siteward.errors import ConfigError, UsageError
 from siteward.secrets import Secrets
@@ -112,7 +113,6 @@ def test_selectors_for_webdriver():
 
 def test_a_bad_python_journey_is_a_config_error_before_any_browser_starts(tmp_path):
     from browsers.stage import run_stage
-    from conftest import make_ctx
 
     path = tmp_path / "siteward.toml"
     path.write_text('[target]\nbase_url = "http://127.0.0.1:9"\n[[journeys]]\nname = "p"\n'

@@ -11,7 +11,7 @@ import pytest
 import browsers.playwright_driver as playwright_driver
 import browsers.webkit_driver as webkit_driver
 from browsers.stage import run_stage
-from conftest import demo_config, findings, make_ctx, records
+from sweep_helpers import demo_config, findings, make_ctx, records
 from sites import serve, write_site
 from siteward.config import load_config
 from siteward.errors import EXIT_CANNOT_MEASURE, TargetUnreachable, ToolMissing

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from browsers.stage import run_stage
-from conftest import demo_config, findings, make_ctx, records
+from sweep_helpers import demo_config, findings, make_ctx, records
 
 pytestmark = pytest.mark.browser
 
