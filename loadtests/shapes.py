@@ -120,6 +120,11 @@ class LoadPlan:
         return cls(**spec)
 
 
+def _top_level(plan: LoadPlan) -> float:
+    """The highest level any phase reaches: the spike, or the warm-up's 1x when the multiplier is below 1."""
+    return max(max(p.level_from, p.level_to) for p in plan.phases())
+
+
 def make_plan(*, profile: str, peak_rps: float | None, peak_users: int | None, multiplier: float,
               duration_s: float, think_time_s: tuple[float, float], spike_factor: float,
               open_pool_s: float, max_users: int, max_rps: float, max_duration_s: float) -> LoadPlan:
@@ -146,11 +151,11 @@ def make_plan(*, profile: str, peak_rps: float | None, peak_users: int | None, m
         target = None if peak_rps is None else peak_rps * multiplier
         plan = LoadPlan(profile, duration_s, multiplier, spike_factor, peak_rps, float(users_per_level),
                         target, 0, max_users)
-        wanted = max(1, math.ceil(users_per_level * multiplier * (spike_factor if profile == "peak" else 1)))
+        wanted = max(1, math.ceil(users_per_level * _top_level(plan)))
         if wanted > max_users:
             raise UsageError(f"the {profile} profile needs {wanted} users, above load.max_users {max_users}",
                              hint="raise load.max_users, or lower the peak or the multiplier")
-    top_rate = (plan.target_rps or 0) * (spike_factor if profile == "peak" else 1)
+    top_rate = (plan.target_rps or 0) if profile == "open" else (plan.peak_rps or 0) * _top_level(plan)
     if top_rate > max_rps:
         raise UsageError(f"the {profile} profile would reach {top_rate:g} req/s, above load.max_rps {max_rps:g}",
                          hint="raise load.max_rps, or lower --peak-rps or --multiplier")
