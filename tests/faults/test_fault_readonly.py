@@ -28,7 +28,8 @@ def _namespaces_work(tmp_path: Path) -> bool:
 
 
 def _drive(scenario: str, tmp_path: Path, url: str, history: Path | None) -> dict:
-    if not _namespaces_work(tmp_path / "probe" if (tmp_path / "probe").mkdir() is None else tmp_path):
+    (tmp_path / "probe").mkdir()
+    if not _namespaces_work(tmp_path / "probe"):
         pytest.skip("needs unshare --mount and tmpfs mounts (CAP_SYS_ADMIN)")
     root = tmp_path / "results"
     root.mkdir()
