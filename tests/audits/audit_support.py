@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from siteward.config import SitewardConfig, builtin_config_text, parse_config
-from siteward.secrets import Secrets
+from siteward.config import SitewardConfig
 from siteward.stage import StageContext
-from siteward.store import Store
+from stage_helpers import demo_config, stage_context
 
-
-def demo_config(base_url: str, **sections: Any) -> SitewardConfig:
-    """The built-in demo config against `base_url`, with sections replaced/merged."""
-    data = tomllib.loads(builtin_config_text())
-    data["target"]["base_url"] = base_url
-    for key, value in sections.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return parse_config(data, "<test config>")
+__all__ = ["demo_config", "make_ctx", "records"]
 
 
 def make_ctx(config: SitewardConfig, root: Path, **options: Any) -> StageContext:
-    store = Store(root / "history.sqlite")
-    run_dir = root / "run"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_id = store.create_run(target=config.target.base_url, fingerprint=config.fingerprint(), config={},
-                              stages=["audits"], run_dir=run_dir)
-    return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
-                        secrets=Secrets(config.secrets, environ={}), options={"quiet": True, **options})
+    return stage_context(config, root, "audits", **options)
 
 
 def records(ctx: StageContext, kind: str | None = None) -> list:
