@@ -12,16 +12,16 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 
 from audits.lighthouse import LighthouseJob, run_job
 from audits.page_audits import run_page_audits
 from audits.state import JourneyStateError, extra_headers_for, record_journey_state
 from audits.tools import NodeTools, find_node_tools
 from siteward.config import PageConfig, SitewardConfig
-from siteward.errors import ConfigError, TargetUnreachable, UsageError
+from siteward.errors import ConfigError, UsageError
 from siteward.records import Finding
 from siteward.stage import StageContext
+from siteward.target import require_target
 
 PRESETS = ("mobile", "desktop")
 
@@ -71,16 +71,6 @@ def lighthouserc_path(config: SitewardConfig, option: str | None) -> Path | None
     return path
 
 
-def check_target(base_url: str, timeout_s: float) -> None:
-    """Nothing can be measured when the target does not answer at all (exit 3)."""
-    try:
-        with httpx.stream("GET", base_url + "/", timeout=timeout_s, follow_redirects=True):
-            pass  # status and headers answer; the body may never end
-    except httpx.HTTPError as exc:
-        raise TargetUnreachable(f"target {base_url} does not answer: {type(exc).__name__}: {exc}",
-                                hint="start the site (or `siteward shop`) or pass --target URL") from None
-
-
 def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """Cookie headers per page that needs a journey's state; and per page why it could not get one.
 
@@ -128,7 +118,7 @@ def run_stage(ctx: StageContext) -> None:
     runs = run_count(config, options.get("runs"))
     rc_path = lighthouserc_path(config, options.get("lighthouserc"))
     tools = find_node_tools(cfg.chrome_path) if cfg.lighthouse else None
-    check_target(config.target.base_url, cfg.http_timeout_s)
+    require_target(config.target.base_url, timeout_s=cfg.http_timeout_s)
 
     state_dir = Path(tempfile.mkdtemp(prefix="siteward-state-"))
     try:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from playwright.async_api import async_playwright
 
 from browsers.checks import STAGE
@@ -29,9 +28,10 @@ from browsers.plan import (
 )
 from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
-from siteward.errors import TargetUnreachable, ToolMissing
+from siteward.errors import ToolMissing
 from siteward.records import Artifact, Finding
 from siteward.stage import StageContext
+from siteward.target import require_target
 
 try:  # the visual diff is a colleague's module; the sweep works without it
     from browsers.visual import compare_with_baseline
@@ -50,18 +50,8 @@ def run_stage(ctx: StageContext) -> None:
     for journey in plan.journeys:  # a bad module:function is bad config (exit 2), before any browser starts
         if journey.python:
             load_python_journey(journey.python, config_dir(ctx.config))
-    check_target(ctx.config.target.base_url)
+    require_target(ctx.config.target.base_url)
     _run_coroutine(Sweep(ctx, plan).run())
-
-
-def check_target(base_url: str) -> None:
-    """Nothing can be measured on a target that does not answer at all (any HTTP status answers)."""
-    try:
-        with httpx.stream("GET", base_url + "/", timeout=15, follow_redirects=False):
-            pass  # status and headers answer; the body may never end
-    except httpx.HTTPError as exc:
-        raise TargetUnreachable(f"target {base_url} does not answer: {exc}",
-                                hint="start the site (for the demo: `siteward shop`) or pass --target URL") from None
 
 
 def _run_coroutine(coroutine) -> None:

@@ -36,9 +36,10 @@ from loadtests.model import TrafficModel, route_placeholders, samples_from_catal
 from loadtests.report import emit_results
 from loadtests.safety import check_target
 from loadtests.shapes import LoadPlan, make_plan
-from siteward.errors import TargetUnreachable, UsageError
+from siteward.errors import UsageError
 from siteward.records import Artifact, Finding
 from siteward.stage import StageContext
+from siteward.target import require_target
 
 DEFAULT_MASTER_PORT = 5557  # Locust's own default, so plain `locust --worker` finds it
 
@@ -98,15 +99,6 @@ def discover_samples(base_url: str, attempts: int = 5) -> dict[str, list[str]]:
     return {}
 
 
-def preflight(base_url: str) -> None:
-    try:
-        with httpx.stream("GET", base_url + "/", timeout=15, follow_redirects=True):
-            pass  # status and headers answer; the body may never end
-    except httpx.HTTPError as exc:
-        raise TargetUnreachable(f"load target {base_url} does not answer: {exc}",
-                                hint="start the site (or `siteward shop`) and check --target") from None
-
-
 def write_spec(path: Path, ctx: StageContext, model: TrafficModel, plan: LoadPlan) -> None:
     """What every Locust process needs; secret *names* only, never values."""
     thresholds = ctx.config.load.thresholds
@@ -130,7 +122,7 @@ def run_stage(ctx: StageContext) -> None:
                  confirmed=bool(opts.get("confirm_host")))
     plan = resolve_plan(ctx)
     workers = worker_count(ctx)
-    preflight(base_url)
+    require_target(base_url, what="load target")
     model = build_model(ctx)
     spec_path = out_dir / "spec.json"
     write_spec(spec_path, ctx, model, plan)

@@ -19,7 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from siteward.records import Artifact, Finding, Measurement
+from siteward.records import Artifact, Finding
 
 from reports.analysis import RunAnalysis
 from reports.regressions import Trend

@@ -14,16 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-import httpx
 from rich.console import Console
 
 from siteward.config import SitewardConfig
-from siteward.errors import CannotMeasure, SitewardError, UsageError
+from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
 from siteward.records import Finding
 from siteward.secrets import Secrets
 from siteward.stage import StageContext
 from siteward.store import Store, new_run_id
 from siteward.tools import tool_versions
+from siteward.target import require_target
 
 STAGE_MODULES = {"browsers": "browsers.stage", "audits": "audits.stage", "loadtests": "loadtests.stage"}
 
@@ -43,17 +43,6 @@ def _interrupts_raise() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def check_target(base_url: str, timeout_s: float = 15.0) -> str | None:
-    """None if the target answers at all (any HTTP status), else why not."""
-    try:
-        # Status and headers are the answer; the body is not read (a page may stream forever).
-        with httpx.stream("GET", base_url + "/", timeout=timeout_s, follow_redirects=True):
-            pass
-    except httpx.HTTPError as exc:
-        return f"{base_url} is unreachable: {type(exc).__name__}: {exc}"
-    return None
 
 
 @dataclass
@@ -103,6 +92,8 @@ def execute(request: RunRequest, console: Console) -> int:
     config = request.config
     validate_request(request)
     store = Store(config.history_path())
+    if request.baseline_id:
+        store.run(request.baseline_id)  # an unknown --baseline is exit 2 now, not after the whole run
     secrets = Secrets(config.secrets, source=config.source)
     run_id = new_run_id()
     run_dir = config.results_root() / run_id
@@ -131,7 +122,11 @@ def execute(request: RunRequest, console: Console) -> int:
 
 
 def _run_stages(ctx: StageContext, stages: list[str]) -> None:
-    unreachable = check_target(ctx.config.target.base_url)
+    try:
+        require_target(ctx.config.target.base_url)
+        unreachable = None
+    except TargetUnreachable as exc:
+        unreachable = exc.message
     if unreachable:
         ctx.emit(Finding(stage="run", subject="target", check="target-reachable", status="error",
                          message=unreachable, severity="critical"))

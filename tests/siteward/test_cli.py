@@ -71,6 +71,6 @@ def test_unreachable_target_exits_3_and_still_writes_the_reports(tmp_path):
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["verdict"] == "error"
-    assert any("unreachable" in f["message"] for f in summary["findings"])
+    assert any("does not answer" in f["message"] for f in summary["findings"])
     for name in ("report.html", "junit.xml", "summary.md"):
         assert (run_dir / name).is_file()
