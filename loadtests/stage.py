@@ -36,6 +36,7 @@ from loadtests.model import TrafficModel, route_placeholders, samples_from_catal
 from loadtests.report import emit_results
 from loadtests.safety import check_target
 from loadtests.shapes import LoadPlan, make_plan
+from siteward.config import SitewardConfig
 from siteward.errors import UsageError
 from siteward.records import Artifact, Finding
 from siteward.stage import StageContext
@@ -44,8 +45,8 @@ from siteward.target import require_target
 DEFAULT_MASTER_PORT = 5557  # Locust's own default, so plain `locust --worker` finds it
 
 
-def resolve_plan(ctx: StageContext) -> LoadPlan:
-    load, opts = ctx.config.load, ctx.options
+def resolve_plan(config: SitewardConfig, opts: dict[str, Any]) -> LoadPlan:
+    load = config.load
     peak_rps, peak_users = load.peak_rps, load.peak_users
     if opts.get("peak_rps") is not None:
         peak_rps, peak_users = float(opts["peak_rps"]), None
@@ -120,7 +121,7 @@ def run_stage(ctx: StageContext) -> None:
     base_url = ctx.config.target.base_url
     check_target(base_url, [*load.allow_hosts, *(opts.get("allow_hosts") or [])],
                  confirmed=bool(opts.get("confirm_host")))
-    plan = resolve_plan(ctx)
+    plan = resolve_plan(ctx.config, ctx.options)
     workers = worker_count(ctx)
     require_target(base_url, what="load target")
     model = build_model(ctx)

@@ -71,14 +71,12 @@ def validate_request(request: RunRequest) -> None:
         run_count(config, options.get("runs"))
         lighthouserc_path(config, options.get("lighthouserc"))
     if "loadtests" in request.stages and not options.get("worker"):
-        from types import SimpleNamespace
-
         from loadtests.safety import check_target as check_load_target
         from loadtests.stage import resolve_plan
 
         check_load_target(config.target.base_url, [*config.load.allow_hosts, *(options.get("allow_hosts") or [])],
                           confirmed=bool(options.get("confirm_host")))
-        resolve_plan(SimpleNamespace(config=config, options=options))  # caps: users, rate, duration
+        resolve_plan(config, options)  # caps: users, rate, duration
 
 
 def _config_snapshot(config: SitewardConfig) -> dict[str, Any]:
