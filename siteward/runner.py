@@ -90,8 +90,11 @@ def execute(request: RunRequest, console: Console) -> int:
     config = request.config
     validate_request(request)
     store = Store(config.history_path())
-    if request.baseline_id:
-        store.run(request.baseline_id)  # an unknown --baseline is exit 2 now, not after the whole run
+    if request.baseline_id:  # an unknown --baseline is exit 2 now, not after the whole run
+        try:
+            store.run(request.baseline_id)
+        except UsageError as exc:
+            raise UsageError(f"--baseline {request.baseline_id}: {exc}") from None
     secrets = Secrets(config.secrets, source=config.source)
     run_id = new_run_id()
     run_dir = config.results_root() / run_id
