@@ -66,6 +66,10 @@ BAD_FLAGS = [
     ("load", "--workers", st.one_of(st.integers(max_value=-1), WORDS.filter(_not_a_number))),
     ("load", "--expect-workers", st.integers(max_value=0)),
     ("run", "--stage", WORDS.filter(lambda w: w not in ("browsers", "audits", "loadtests"))),
+    # An unknown baseline used to surface only after the whole run, with no report written.
+    ("sweep", "--baseline", WORDS),
+    ("audit", "--baseline", WORDS),
+    ("load", "--baseline", WORDS),
 ]
 
 
