@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from siteward import __version__
-from siteward.config import load_config
+from siteward.config import BUILTIN_SOURCE, load_config
 from siteward.errors import EXIT_CANNOT_MEASURE, EXIT_USAGE, SitewardError, UsageError
 
 console = Console(stderr=True)
@@ -51,7 +51,7 @@ def _execute(config_path, target, results, stages, options, baseline=None) -> No
 
 def _prepare_demo_secrets(config) -> None:
     """The built-in config logs into the demo shop; its public test password is the default."""
-    if config.source == "<built-in demo config>":
+    if config.source == BUILTIN_SOURCE:
         from siteward.shop.db import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 
         os.environ.setdefault(DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)

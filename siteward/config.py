@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from audits.config import AuditsConfig
 from browsers.config import BrowsersConfig, JourneyConfig, VisualConfig
@@ -26,6 +26,7 @@ from siteward.errors import ConfigError
 from siteward.secrets import REFERENCE
 
 DEFAULT_CONFIG_NAME = "siteward.toml"
+BUILTIN_SOURCE = "<built-in demo config>"
 
 
 class _Strict(BaseModel):
@@ -128,8 +129,12 @@ class SitewardConfig(_Strict):
     results: ResultsConfig = Field(default_factory=ResultsConfig)
     secrets: dict[str, str] = Field(default_factory=dict, description="name -> environment variable")
 
-    # Where the config came from; not part of the file.
-    source: str = Field("<built-in demo config>", exclude=True)
+    # Where the config came from: not a key of the file (a private attribute cannot be set from TOML).
+    _source: str = PrivateAttr(BUILTIN_SOURCE)
+
+    @property
+    def source(self) -> str:
+        return self._source
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "SitewardConfig":
@@ -222,7 +227,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         key = _key_path(loc)
         if e["type"] == "extra_forbidden":
             parent = _model_at(loc[:-1], SitewardConfig)
-            valid = [f.alias or n for n, f in parent.model_fields.items() if n != "source"] if parent else []
+            valid = [f.alias or n for n, f in parent.model_fields.items()] if parent else []
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
             lines.append(f"{key}: unknown key; {hint}")
@@ -264,7 +269,7 @@ def parse_config(data: dict[str, Any], source: str) -> SitewardConfig:
     bad_number = _non_finite_key(config.model_dump(by_alias=True))  # e.g. the string "nan" parsed as a float
     if bad_number:
         raise ConfigError(f"{source}: invalid config: {bad_number}: expected a finite number, got nan or inf")
-    config.source = source
+    config._source = source
     return config
 
 
@@ -277,7 +282,7 @@ def load_config(path: str | Path | None = None, *, target: str | None = None, re
     if path is None and Path(DEFAULT_CONFIG_NAME).is_file():
         path = DEFAULT_CONFIG_NAME
     if path is None:
-        source, text = "<built-in demo config>", builtin_config_text()
+        source, text = BUILTIN_SOURCE, builtin_config_text()
     else:
         source = str(path)
         try:
