@@ -228,7 +228,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         if e["type"] == "extra_forbidden":
             parent = _model_at(loc[:-1], SitewardConfig)
             valid = [f.alias or n for n, f in parent.model_fields.items()] if parent else []
-            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
             lines.append(f"{key}: unknown key; {hint}")
         elif e["type"] == "missing":
