@@ -14,15 +14,16 @@ from siteward.errors import ConfigError, TargetUnreachable, ToolMissing, UsageEr
 
 @pytest.mark.lighthouse
 @pytest.mark.browser
-def test_timeout_kills_lighthouse_and_chrome_and_becomes_an_error(shop, tmp_path):
-    # 5 runs take well over 30 s, so Chrome is up when the timeout strikes even on a busy machine.
-    config = demo_config(shop.url, audits={"timeout_s": 30, "page_audits": False})
-    ctx = make_ctx(config, tmp_path, runs=5, pages=["home"], presets=["mobile"])
+def test_timeout_kills_lighthouse_and_chrome_and_becomes_an_error(faulty_shop, tmp_path):
+    # The page answers only after a minute, so Chrome is surely up, waiting, when the timeout strikes.
+    faulty_shop.set_faults(["latency=/product:60000"])
+    config = demo_config(faulty_shop.url, audits={"timeout_s": 20, "page_audits": False})
+    ctx = make_ctx(config, tmp_path, runs=1, pages=["product"], presets=["mobile"])
     run_stage(ctx)
     errors = [f for f in records(ctx, "finding") if f.check == "lighthouse" and f.status == "error"]
     assert len(errors) == 1
     assert errors[0].data["code"] == "TIMEOUT"
-    assert "timed out after 30 s" in errors[0].message
+    assert "timed out after 20 s" in errors[0].message
     killed = errors[0].data["killed"]
     assert any("chrom" in entry for entry in killed), killed  # Chrome was in the tree and got killed
     for entry in killed:
