@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,3 +173,14 @@ def kill_tree(process: psutil.Process, signum: int = signal.SIGKILL) -> None:
             child.send_signal(signum)
         except psutil.Error:
             pass
+
+
+def watch_descendants(run, into: set[int], stop: threading.Event) -> threading.Thread:
+    """Collect the pids of the run's process tree every 0.3 s until `stop` or the run ends."""
+    def watch() -> None:
+        while not stop.is_set() and run.process.poll() is None:
+            into.update(p.pid for p in run.descendants())
+            stop.wait(0.3)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

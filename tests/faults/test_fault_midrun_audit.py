@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psutil
 import pytest
 
-from fault_support import assert_run_kept_and_reportable, findings, only_run, start_cli, wait_for
+from fault_support import assert_run_kept_and_reportable, findings, only_run, start_cli, wait_for, watch_descendants
 
 pytestmark = [pytest.mark.lighthouse, pytest.mark.browser]
 
@@ -67,16 +67,6 @@ def _alive(pids: set[int]) -> list[int]:
     return alive
 
 
-def _watch(run, pids: set[int], stop: threading.Event) -> threading.Thread:
-    def watch() -> None:
-        while not stop.is_set() and run.process.poll() is None:
-            pids.update(p.pid for p in run.descendants())
-            stop.wait(0.3)
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 def test_lighthouse_on_a_page_that_never_loads_is_killed_at_its_timeout(tmp_path):
     config = tmp_path / "siteward.toml"
     config.write_text('[target]\nbase_url = "http://127.0.0.1:1"\n[[pages]]\nname = "slow"\npath = "/"\n'
@@ -87,7 +77,7 @@ def test_lighthouse_on_a_page_that_never_loads_is_killed_at_its_timeout(tmp_path
     with never_ending_site() as url:
         run = start_cli("audit", "-c", str(config), "--target", url, "--results", str(results), "-q",
                         out_dir=tmp_path / "cli")
-        watcher = _watch(run, pids, stop)
+        watcher = watch_descendants(run, pids, stop)
         code = run.wait(600)
         stop.set()
         watcher.join(5)
@@ -109,7 +99,7 @@ def test_sigterm_mid_audit_stops_lighthouse_and_reports(own_shop, tmp_path):
                     "--preset", "mobile", "--runs", "1", "-q", out_dir=tmp_path / "cli")
     pids: set[int] = set()
     stop = threading.Event()
-    watcher = _watch(run, pids, stop)
+    watcher = watch_descendants(run, pids, stop)
 
     def lighthouse_running() -> bool:
         return any(_name(p) in ("node", "chromium") for p in run.descendants())

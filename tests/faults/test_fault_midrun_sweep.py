@@ -17,6 +17,7 @@ import pytest
 
 from fault_support import (
     assert_run_kept_and_reportable, findings, kill_tree, records, start_cli, wait_for, wait_for_records,
+    watch_descendants,
 )
 
 pytestmark = pytest.mark.browser
@@ -52,16 +53,6 @@ def _no_survivors(pids: set[int]) -> None:
                 pass
         return not alive
     wait_for(gone, 30, f"browser processes {sorted(pids)} to exit with the run")
-
-
-def _watch_descendants(run, into: set[int], stop: threading.Event) -> threading.Thread:
-    def watch() -> None:
-        while not stop.is_set() and run.process.poll() is None:
-            into.update(p.pid for p in run.descendants())
-            stop.wait(0.3)
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
 
 
 def test_the_target_going_down_halfway_keeps_what_was_measured(own_shop, tmp_path):
@@ -120,7 +111,7 @@ def test_an_interrupted_sweep_reports_what_it_measured(own_shop, tmp_path, signu
                     new_session=True)
     pids: set[int] = set()
     stop = threading.Event()
-    watcher = _watch_descendants(run, pids, stop)
+    watcher = watch_descendants(run, pids, stop)
     wait_for(lambda: any(r["status"] == "fail" for r in records(history, stage="browsers", kind="finding")),
              300, "a failed check")
     measured = records(history, stage="browsers")
