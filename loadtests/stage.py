@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,20 +85,39 @@ def build_model(ctx: StageContext) -> TrafficModel:
     return TrafficModel.from_routes(routes, samples, ctx.config.secrets)
 
 
-def discover_samples(base_url: str, attempts: int = 5) -> dict[str, list[str]]:
+CATALOG_BUDGET_S = 20.0  # all attempts together: httpx's timeouts are per read, a trickle never trips them
+CATALOG_MAX_BYTES = 8 * 1024 * 1024
+
+
+def discover_samples(base_url: str, attempts: int = 5, budget_s: float = CATALOG_BUDGET_S) -> dict[str, list[str]]:
     """Product slugs, ids, categories and search words from the shop's /api/products.
 
     Retried: a shop under an error fault (or briefly overloaded) still gets its samples.
+    Bounded as a whole: an API that answers slowly forever yields no samples, not a hang.
     """
+    deadline = time.monotonic() + budget_s
     for _ in range(attempts):
-        try:
-            response = httpx.get(base_url + "/api/products", timeout=15)
-            products = response.json().get("products") if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError):
-            products = None
+        if time.monotonic() >= deadline:
+            break
+        products = _catalog_products(base_url + "/api/products", deadline)
         if isinstance(products, list) and products:
             return samples_from_catalog([p for p in products if isinstance(p, dict)])
     return {}
+
+
+def _catalog_products(url: str, deadline: float) -> Any:
+    body = bytearray()
+    try:
+        with httpx.stream("GET", url, timeout=max(0.1, deadline - time.monotonic())) as response:
+            if response.status_code != 200:
+                return None
+            for chunk in response.iter_bytes():
+                body += chunk
+                if time.monotonic() > deadline or len(body) > CATALOG_MAX_BYTES:
+                    return None
+        return json.loads(body).get("products")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
 
 
 def write_spec(path: Path, ctx: StageContext, model: TrafficModel, plan: LoadPlan) -> None:

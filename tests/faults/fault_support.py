@@ -14,8 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
@@ -184,3 +186,47 @@ def watch_descendants(run, into: set[int], stop: threading.Event) -> threading.T
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """200 with its first bytes at once, then one more byte every half second, forever."""
+
+    stop: threading.Event
+    head: bytes
+    filler: bytes
+    content_type: str
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(200)
+        self.send_header("Content-Type", self.content_type)
+        self.end_headers()
+        try:
+            self.wfile.write(self.head)
+            while not self.stop.is_set():
+                self.wfile.write(self.filler)
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+
+@contextmanager
+def never_ending_site(head: bytes = b"<!doctype html><html><head><title>slow</title></head><body><p>",
+                      filler: bytes = b".", content_type: str = "text/html; charset=utf-8") -> Iterator[str]:
+    """A real server on 127.0.0.1 whose every response trickles forever (per-read timeouts never fire)."""
+    stop = threading.Event()
+    handler = type("Trickle", (_Trickle,), {"stop": stop, "head": head, "filler": filler,
+                                            "content_type": content_type})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()

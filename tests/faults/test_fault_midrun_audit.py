@@ -1,7 +1,7 @@
 """Lighthouse faults through the CLI: a page that never finishes loading, and SIGTERM mid-audit.
 
-The never-ending page is real: a server on 127.0.0.1 that sends its HTML one byte every
-half second, forever. audits.timeout_s is small, so the lhci call overruns and is killed.
+The never-ending page is real (fault_support.never_ending_site): a server on 127.0.0.1 that
+sends its HTML one byte every half second, forever. audits.timeout_s is small, so the lhci call overruns and is killed.
 """
 
 from __future__ import annotations
@@ -9,51 +9,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psutil
 import pytest
 
-from fault_support import assert_run_kept_and_reportable, findings, only_run, start_cli, wait_for, watch_descendants
+from fault_support import (assert_run_kept_and_reportable, findings, never_ending_site, only_run, start_cli, wait_for,
+                           watch_descendants)
 
 pytestmark = [pytest.mark.lighthouse, pytest.mark.browser]
-
-
-class _Trickle(BaseHTTPRequestHandler):
-    stop: threading.Event
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.end_headers()
-        try:
-            self.wfile.write(b"<!doctype html><html><head><title>slow</title></head><body><p>")
-            while not self.stop.is_set():
-                self.wfile.write(b".")
-                self.wfile.flush()
-                time.sleep(0.5)
-        except OSError:
-            pass
-
-
-@contextmanager
-def never_ending_site() -> Iterator[str]:
-    stop = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Trickle", (_Trickle,), {"stop": stop}))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
 
 
 def _alive(pids: set[int]) -> list[int]:
