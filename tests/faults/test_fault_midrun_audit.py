@@ -1,7 +1,8 @@
 """Lighthouse faults through the CLI: a page that never finishes loading, and SIGTERM mid-audit.
 
 The never-ending page is real (fault_support.never_ending_site): a server on 127.0.0.1 that
-sends its HTML one byte every half second, forever. audits.timeout_s is small, so the lhci call overruns and is killed.
+sends its HTML one byte every half second, forever. audits.timeout_s is small, so the lhci
+call overruns and is killed.
 """
 
 from __future__ import annotations

@@ -20,8 +20,6 @@ from siteward.secrets import MASK
 from siteward.shop import start_shop
 from siteward.shop.db import DEMO_PASSWORD_ENV
 
-pytestmark = pytest.mark.browser
-
 LEAKY_JOURNEYS = """
 [[journeys]]
 name = "leaky"
@@ -40,6 +38,15 @@ def _every_file(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
+def _assert_nowhere(values: tuple[str, ...], results: Path, files: list[Path], console: str) -> None:
+    for value in values:
+        for path in files:
+            assert value.encode() not in path.read_bytes(), f"{value} leaked into {path}"
+            assert value not in str(path.relative_to(results)), f"{value} in a file name: {path}"
+        assert value not in console
+
+
+@pytest.mark.browser
 def test_secret_values_appear_nowhere_in_the_outputs(tmp_path, monkeypatch):
     password = "Pw-" + random_secrets.token_hex(8)
     token = "Tk-" + random_secrets.token_hex(8)
@@ -69,11 +76,7 @@ def test_secret_values_appear_nowhere_in_the_outputs(tmp_path, monkeypatch):
     names = {p.name for p in files}
     assert {"report.html", "summary.json", "junit.xml", "summary.md", "history.sqlite"} <= names
     assert any(p.suffix == ".png" for p in files), "screenshots are among the files searched"
-    for value in (password, token):
-        for path in files:
-            assert value.encode() not in path.read_bytes(), f"{value} leaked into {path}"
-            assert value not in str(path.relative_to(results)), f"{value} in a file name: {path}"
-        assert value not in stdout and value not in stderr
+    _assert_nowhere((password, token), results, files, stdout + stderr)
 
 
 LEAKY_LOAD = """
@@ -130,8 +133,4 @@ def test_secret_values_in_load_bodies_appear_nowhere_in_the_outputs(tmp_path, mo
 
     files = _every_file(results)
     assert {"report.html", "summary.json", "locust_stats.csv", "spec.json", "locust-master.log"} <= {p.name for p in files}
-    for value in (password, token):
-        for path in files:
-            assert value.encode() not in path.read_bytes(), f"{value} leaked into {path}"
-            assert value not in str(path.relative_to(results)), f"{value} in a file name: {path}"
-        assert value not in stdout and value not in stderr
+    _assert_nowhere((password, token), results, files, stdout + stderr)
