@@ -73,7 +73,10 @@ def test_the_target_going_down_halfway_keeps_what_was_measured(own_shop, tmp_pat
     errors = [f for f in found if f["status"] == "error" and f["check"] == "page-load"]
     assert errors, "checks after the fault are error records"
     assert all("ERR_CONNECTION_REFUSED" in f["message"] or "refused" in f["message"].lower() for f in errors), errors
-    assert code == 3 and report_code == 3 and summary["verdict"] == "error"
+    # A check can also fail: a budget missed before the fault on a busy machine, or a page
+    # whose images died with the shop halfway through loading. Failures outrank errors.
+    expected = ("fail", 1) if any(f["status"] == "fail" for f in found) else ("error", 3)
+    assert (summary["verdict"], code, report_code) == (expected[0], expected[1], expected[1])
 
 
 def test_a_browser_killed_mid_check_is_an_error_or_a_retry_and_the_run_goes_on(own_shop, tmp_path):
