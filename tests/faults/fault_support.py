@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import psutil
+
+from local_server import serve_locally
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK_BUDGETS = {"global": {"response_ms": 60_000, "cls": 0.1}, "mobile": {"fcp_ms": 60_000}}
@@ -177,6 +179,18 @@ def kill_tree(process: psutil.Process, signum: int = signal.SIGKILL) -> None:
             pass
 
 
+def alive_pids(pids: set[int]) -> list[int]:
+    """The pids that still run (zombies count as gone: only their exit status is left)."""
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.Error:
+            pass
+    return alive
+
+
 def watch_descendants(run, into: set[int], stop: threading.Event) -> threading.Thread:
     """Collect the pids of the run's process tree every 0.3 s until `stop` or the run ends."""
     def watch() -> None:
@@ -220,13 +234,8 @@ def never_ending_site(head: bytes = b"<!doctype html><html><head><title>slow</ti
     stop = threading.Event()
     handler = type("Trickle", (_Trickle,), {"stop": stop, "head": head, "filler": filler,
                                             "content_type": content_type})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    with serve_locally(handler) as url:
+        try:
+            yield url
+        finally:
+            stop.set()  # before the server shuts down: its handler threads leave their loops

@@ -9,15 +9,13 @@ injected element or handler exists, the long text stays inside the page width.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from fault_support import findings, only_run, run_cli
+from local_server import serve_locally
 
 pytestmark = pytest.mark.browser
 
@@ -53,18 +51,6 @@ class _Hostile(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@contextmanager
-def hostile_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 CONFIG = """
 [target]
 base_url = "http://127.0.0.1:1"
@@ -90,7 +76,7 @@ def test_hostile_target_strings_are_inert_in_the_report(tmp_path):
     config = tmp_path / "siteward.toml"
     config.write_text(CONFIG)
     results = tmp_path / "results"
-    with hostile_site() as url:
+    with serve_locally(_Hostile) as url:
         code, _, err = run_cli("sweep", "-c", str(config), "--target", url, "--results", str(results), "-q",
                                out_dir=tmp_path / "cli")
     assert "Traceback" not in err and "internal error" not in err, err

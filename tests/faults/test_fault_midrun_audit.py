@@ -14,21 +14,10 @@ import time
 import psutil
 import pytest
 
-from fault_support import (assert_run_kept_and_reportable, findings, never_ending_site, only_run, start_cli, wait_for,
-                           watch_descendants)
+from fault_support import (alive_pids, assert_run_kept_and_reportable, findings, never_ending_site, only_run, start_cli,
+                           wait_for, watch_descendants)
 
 pytestmark = [pytest.mark.lighthouse, pytest.mark.browser]
-
-
-def _alive(pids: set[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.Error:
-            pass
-    return alive
 
 
 def test_lighthouse_on_a_page_that_never_loads_is_killed_at_its_timeout(tmp_path):
@@ -54,7 +43,7 @@ def test_lighthouse_on_a_page_that_never_loads_is_killed_at_its_timeout(tmp_path
     assert code == 3  # nothing could be measured
     _, report_code, summary = assert_run_kept_and_reportable(results, tmp_path)
     assert report_code == 3 and summary["verdict"] == "error"
-    wait_for(lambda: not _alive(pids), 30, "Lighthouse and its Chrome to be gone")
+    wait_for(lambda: not alive_pids(pids), 30, "Lighthouse and its Chrome to be gone")
 
 
 def test_sigterm_mid_audit_stops_lighthouse_and_reports(own_shop, tmp_path):
@@ -80,7 +69,7 @@ def test_sigterm_mid_audit_stops_lighthouse_and_reports(own_shop, tmp_path):
     assert any(f["check"] == "interrupted" for f in found)
     assert code in (1, 3)
     assert_run_kept_and_reportable(results, tmp_path)
-    wait_for(lambda: not _alive(pids), 30, "Lighthouse and its Chrome to be gone after SIGTERM")
+    wait_for(lambda: not alive_pids(pids), 30, "Lighthouse and its Chrome to be gone after SIGTERM")
 
 
 def _name(process: psutil.Process) -> str:

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from fault_support import (
-    assert_run_kept_and_reportable, findings, kill_tree, records, start_cli, wait_for, wait_for_records,
+    alive_pids, assert_run_kept_and_reportable, findings, kill_tree, records, start_cli, wait_for, wait_for_records,
     watch_descendants,
 )
 
@@ -43,16 +43,7 @@ def _is_browser_main(process: psutil.Process) -> bool:
 
 
 def _no_survivors(pids: set[int]) -> None:
-    def gone() -> bool:
-        alive = []
-        for pid in pids:
-            try:
-                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                    alive.append(pid)
-            except psutil.Error:
-                pass
-        return not alive
-    wait_for(gone, 30, f"browser processes {sorted(pids)} to exit with the run")
+    wait_for(lambda: not alive_pids(pids), 30, f"browser processes {sorted(pids)} to exit with the run")
 
 
 def test_the_target_going_down_halfway_keeps_what_was_measured(own_shop, tmp_path):

@@ -1,4 +1,4 @@
-"""Fixtures: a StageContext built the way siteward.runner builds one, and the demo shop."""
+"""Fixtures: a StageContext built the way siteward.runner builds one (the shop: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rich.console import Console
 
 from load_helpers import demo_config
 from siteward.secrets import Secrets
-from siteward.shop import ShopProcess, start_shop
 from siteward.stage import StageContext
 from siteward.store import Store
 
@@ -36,17 +35,3 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., StageContext]]:
     yield make
     for store in stores:
         store.close()
-
-
-@pytest.fixture(scope="module")
-def _load_shop() -> Iterator[ShopProcess]:
-    with start_shop() as process:
-        yield process
-
-
-@pytest.fixture()
-def load_shop(_load_shop: ShopProcess) -> Iterator[ShopProcess]:
-    """One shop per module; each test sets its faults, cleared afterwards."""
-    _load_shop.set_faults([])
-    yield _load_shop
-    _load_shop.set_faults([])

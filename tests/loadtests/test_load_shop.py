@@ -38,10 +38,10 @@ def measurement(ctx, subject: str, metric: str) -> Measurement:
     return next(r for r in records(ctx) if isinstance(r, Measurement) and r.subject == subject and r.metric == metric)
 
 
-def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
+def test_peak_profile_at_10x_passes_its_thresholds(faulty_shop, make_ctx):
     # The default thresholds, except the rate: shop, generator and other suites share 2
     # cores here, and a closed model loses the requests of every second the shop stalls.
-    ctx = make_ctx(load_shop.url, {**SMALL, "duration_s": 24},
+    ctx = make_ctx(faulty_shop.url, {**SMALL, "duration_s": 24},
                    thresholds={"min_rate_ratio": 0.85})
     run_stage(ctx)
     found = thresholds(ctx)
@@ -70,9 +70,9 @@ def test_peak_profile_at_10x_passes_its_thresholds(load_shop, make_ctx):
     assert saturation.data and all("busy_share" in d for k, d in saturation.data.items() if k != "locust_cpu_warnings")
 
 
-def test_api_latency_fault_fails_the_api_p95_threshold_only(load_shop, make_ctx):
-    load_shop.set_faults(["latency=/api:400"])
-    ctx = make_ctx(load_shop.url, {**SMALL, "duration_s": 15})
+def test_api_latency_fault_fails_the_api_p95_threshold_only(faulty_shop, make_ctx):
+    faulty_shop.set_faults(["latency=/api:400"])
+    ctx = make_ctx(faulty_shop.url, {**SMALL, "duration_s": 15})
     run_stage(ctx)
     found = thresholds(ctx)
     assert found["p95_ms[api]"].status == "fail" and found["p95_ms[api]"].value >= 400
@@ -80,9 +80,9 @@ def test_api_latency_fault_fails_the_api_p95_threshold_only(load_shop, make_ctx)
     assert found["error_ratio"].status == "pass"
 
 
-def test_error_fault_fails_the_error_ratio(load_shop, make_ctx):
-    load_shop.set_faults(["errors=0.05"])
-    ctx = make_ctx(load_shop.url, {**SMALL, "duration_s": 15})
+def test_error_fault_fails_the_error_ratio(faulty_shop, make_ctx):
+    faulty_shop.set_faults(["errors=0.05"])
+    ctx = make_ctx(faulty_shop.url, {**SMALL, "duration_s": 15})
     run_stage(ctx)
     found = thresholds(ctx)
     assert found["error_ratio"].status == "fail"
@@ -90,17 +90,17 @@ def test_error_fault_fails_the_error_ratio(load_shop, make_ctx):
     assert not any(isinstance(r, Finding) and r.check == "abort" for r in records(ctx))
 
 
-def test_open_model_holds_the_target_rate_within_5_percent(load_shop, make_ctx):
-    ctx = make_ctx(load_shop.url, {**SMALL, "profile": "open", "multiplier": 10, "duration_s": 15})
+def test_open_model_holds_the_target_rate_within_5_percent(faulty_shop, make_ctx):
+    ctx = make_ctx(faulty_shop.url, {**SMALL, "profile": "open", "multiplier": 10, "duration_s": 15})
     run_stage(ctx)
     rate = thresholds(ctx)["rate_ratio"]
     assert 0.95 <= rate.value <= 1.05, rate.message
     assert not any(isinstance(r, Finding) and r.check == "dropped-arrivals" for r in records(ctx))
 
 
-def test_sustained_errors_abort_the_run_early(load_shop, make_ctx):
-    load_shop.set_faults(["errors=0.6"])
-    ctx = make_ctx(load_shop.url, {**SMALL, "duration_s": 30},
+def test_sustained_errors_abort_the_run_early(faulty_shop, make_ctx):
+    faulty_shop.set_faults(["errors=0.6"])
+    ctx = make_ctx(faulty_shop.url, {**SMALL, "duration_s": 30},
                    thresholds={"abort_error_ratio": 0.3, "abort_window_s": 3})
     run_stage(ctx)
     abort = next(r for r in records(ctx) if isinstance(r, Finding) and r.check == "abort")
@@ -116,12 +116,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_distributed_master_and_worker(load_shop, make_ctx):
+def test_distributed_master_and_worker(faulty_shop, make_ctx):
     """`siteward load --master` here, `siteward load --worker --master-host` joining it."""
     port = _free_port()
-    master = make_ctx(load_shop.url, {"peak_rps": 2, "multiplier": 5, "profile": "open", "duration_s": 10,
+    master = make_ctx(faulty_shop.url, {"peak_rps": 2, "multiplier": 5, "profile": "open", "duration_s": 10,
                                       "master": True, "master_port": port, "workers": 0, "expect_workers": 1})
-    worker = make_ctx(load_shop.url, {"worker": True, "master_host": "127.0.0.1", "master_port": port,
+    worker = make_ctx(faulty_shop.url, {"worker": True, "master_host": "127.0.0.1", "master_port": port,
                                       "workers": 1})
     worker_thread = threading.Thread(target=run_stage, args=(worker,), daemon=True)
     worker_thread.start()
@@ -136,7 +136,7 @@ def test_distributed_master_and_worker(load_shop, make_ctx):
     assert log.is_file()
 
 
-def test_test_accounts_log_in_with_secrets_from_the_environment(load_shop, make_ctx, monkeypatch, tmp_path):
+def test_test_accounts_log_in_with_secrets_from_the_environment(faulty_shop, make_ctx, monkeypatch, tmp_path):
     """[secrets] names the variable; each generator reads the value; no file holds it."""
     password = os.environ.get("SITEWARD_SHOP_DEMO_PASSWORD") or "demo-password-123"  # what the shop seeded
     monkeypatch.setenv("SITEWARD_SHOP_DEMO_PASSWORD", password)
@@ -146,7 +146,7 @@ def test_test_accounts_log_in_with_secrets_from_the_environment(load_shop, make_
          "expect_status": [303], "form": {"email": "demo@siteward.test", "password": "${secrets.demo_password}"}},
         {"name": "/account", "path": "/account", "flow": "login"},
     ]
-    ctx = make_ctx(load_shop.url, {"peak_rps": 2, "multiplier": 1, "profile": "open", "duration_s": 6, "workers": 1},
+    ctx = make_ctx(faulty_shop.url, {"peak_rps": 2, "multiplier": 1, "profile": "open", "duration_s": 6, "workers": 1},
                    environ={"SITEWARD_SHOP_DEMO_PASSWORD": password}, routes=routes)
     run_stage(ctx)
     found = thresholds(ctx)
