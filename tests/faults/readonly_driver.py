@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # as pytest has it: tests/faults and tests/
 
 from fault_support import records, run_cli, start_cli  # noqa: E402
 
