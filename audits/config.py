@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from siteward.schema import Strict
 
 # Chromium flags every Lighthouse run gets: headless, no sandbox (containers, root),
 # and no background traffic that would show up in the network waterfall.
@@ -14,9 +16,7 @@ DEFAULT_CHROME_FLAGS = [
 ]
 
 
-class AuditsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AuditsConfig(Strict):
     lighthouse: bool = True
     presets: list[Literal["mobile", "desktop"]] = Field(default_factory=lambda: ["mobile", "desktop"])
     runs: int = Field(3, ge=1, le=25, description="Lighthouse runs per page and preset")

@@ -76,7 +76,7 @@ def _keep_evidence(ctx: StageContext, job: LighthouseJob, result: lhci.CollectRe
 
 def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Path | None]],
                 lhci_s: float | None = None) -> int | None:
-    """Emit artifacts, measurements (all runs) and budget verdicts; returns the median run (1-based)."""
+    """Emit artifacts and measurements (all runs); returns the median run (1-based)."""
     lhrs, good = [], []
     for index, (json_path, html_path) in enumerate(kept, 1):
         evidence = [ctx.relative(html_path or json_path)]
@@ -111,11 +111,10 @@ def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Pa
         if not samples:
             missing.append(spec.name)
             continue
-        measurement = ctx.emit(Measurement(
+        ctx.emit(Measurement(
             stage="audits", subject=job.subject, metric=spec.name, unit=spec.unit, samples=samples,
-            higher_is_better=spec.higher_is_better, tags=job.tags,
+            higher_is_better=spec.higher_is_better, tags=job.tags, evidence=median_evidence,
         ))
-        ctx.check_budget(measurement, page=job.page, form_factor=job.preset, evidence=median_evidence)
     ctx.emit(Finding(
         stage="audits", subject=job.subject, check="lighthouse", status="pass", severity="info",
         message=f"{len(lhrs)} Lighthouse run(s) of {final_url(lhrs[median_pos])}; median run {median_run}",

@@ -11,7 +11,7 @@ from typing import Any
 
 from audits.gather import PageArtifacts, gather_page, gather_tls, make_client
 from audits.page_checks import PAGE_CHECKS, CheckResult, check_tls, is_product_page, unmet_requirement
-from siteward.config import PageConfig
+from siteward.schema import PageConfig
 from siteward.records import Finding
 from siteward.stage import StageContext
 

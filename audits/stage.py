@@ -1,8 +1,9 @@
 """The audits stage: Lighthouse CI per page x preset, lhci assertions, and the page audits.
 
-Options from the CLI (ctx.options): presets, runs, pages, lighthouserc, quiet.
+The stage contract (siteward.stage): `plan(config, AuditOptions)` -> AuditPlan, `run(ctx, plan)`.
 Pages with `journey_state` are audited with that journey's cookies: from the browsers
-stage's handoff when present, else by replaying the journey here (audits/state.py).
+stage's "storage-state" artifact of this run when there is one, else by replaying the
+journey here with the spine's journey interpreter (audits/state.py).
 """
 
 from __future__ import annotations
@@ -10,23 +11,55 @@ from __future__ import annotations
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-
 
 from audits.lighthouse import LighthouseJob, run_job
 from audits.page_audits import run_page_audits
 from audits.state import JourneyStateError, extra_headers_for, record_journey_state
 from audits.tools import NodeTools, find_node_tools
-from siteward.config import PageConfig, SitewardConfig
 from siteward.errors import ConfigError, UsageError
-from siteward.records import Finding
-from siteward.stage import StageContext
+from siteward.records import Artifact, Finding
+from siteward.schema import PageConfig
+from siteward.stage import CoreConfig, StageContext
 from siteward.target import require_target
 
+NAME = "audits"
 PRESETS = ("mobile", "desktop")
 
 
-def selected_pages(config: SitewardConfig, names: list[str] | None) -> list[PageConfig]:
+@dataclass(frozen=True)
+class AuditOptions:
+    """`siteward audit` flags; empty = what the config says."""
+
+    presets: tuple[str, ...] = ()
+    runs: int | None = None
+    pages: tuple[str, ...] = ()
+    lighthouserc: str | None = None
+
+
+Options = AuditOptions
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    pages: list[PageConfig]
+    presets: list[str]
+    runs: int
+    lighthouserc: Path | None
+
+
+def plan(config: CoreConfig, options: AuditOptions) -> AuditPlan:
+    """Pages, presets, runs and the lighthouserc, checked (exit 2) before anything runs."""
+    return AuditPlan(
+        pages=selected_pages(config, list(options.pages)),
+        presets=selected_presets(config, list(options.presets)),
+        runs=run_count(config, options.runs),
+        lighthouserc=lighthouserc_path(config, options.lighthouserc),
+    )
+
+
+def selected_pages(config: CoreConfig, names: list[str] | None) -> list[PageConfig]:
     if not names:
         return list(config.pages)
     known = {p.name: p for p in config.pages}
@@ -36,15 +69,15 @@ def selected_pages(config: SitewardConfig, names: list[str] | None) -> list[Page
     return [known[n] for n in dict.fromkeys(names)]
 
 
-def selected_presets(config: SitewardConfig, presets: list[str] | None) -> list[str]:
+def selected_presets(config: CoreConfig, presets: list[str] | None) -> list[str]:
     chosen = list(dict.fromkeys(presets or config.audits.presets))
     bad = [p for p in chosen if p not in PRESETS]
     if bad:
-        raise UsageError(f"unknown preset {', '.join(map(repr, bad))}; choose from mobile, desktop")
+        raise UsageError(f"unknown preset {', '.join(map(repr, bad))}; expected mobile or desktop")
     return chosen
 
 
-def run_count(config: SitewardConfig, runs) -> int:
+def run_count(config: CoreConfig, runs) -> int:
     if runs is None:
         return config.audits.runs
     try:
@@ -56,7 +89,7 @@ def run_count(config: SitewardConfig, runs) -> int:
     return value
 
 
-def lighthouserc_path(config: SitewardConfig, option: str | None) -> Path | None:
+def lighthouserc_path(config: CoreConfig, option: str | None) -> Path | None:
     """--lighthouserc (relative to the working dir) or [audits] lighthouserc (relative to the config file)."""
     if option:
         path, where = Path(option), "--lighthouserc"
@@ -74,10 +107,11 @@ def lighthouserc_path(config: SitewardConfig, option: str | None) -> Path | None
 def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """Cookie headers per page that needs a journey's state; and per page why it could not get one.
 
-    The browsers stage's storage_state is used when handed over; else the journey is replayed
-    here into `state_dir` (a temp dir: the state holds a live session cookie, not evidence).
+    The browsers stage's "storage-state" artifact of this run is used when there is one; else
+    the journey is replayed here into `state_dir` (a temp dir: the state holds a live session
+    cookie, not evidence).
     """
-    handoff = (ctx.handoff or {}).get("storage_state") or {}
+    recorded = recorded_states(ctx)
     headers: dict[str, dict[str, str]] = {}
     failures: dict[str, str] = {}
     states: dict[str, Path | str] = {}
@@ -86,11 +120,11 @@ def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path)
         if not journey:
             continue
         if journey not in states:
-            if handoff.get(journey) and Path(handoff[journey]).is_file():
-                states[journey], source, how = Path(handoff[journey]), "handoff", "from the browsers stage"
+            if journey in recorded:
+                states[journey], source, how = recorded[journey], "browsers-stage", "from the browsers stage"
             else:
                 config = next(j for j in ctx.config.journeys if j.name == journey)
-                source, how = "replay", "replayed in Chromium (no browsers-stage handoff)"
+                source, how = "replay", "replayed in Chromium (no browsers-stage state in this run)"
                 try:
                     states[journey] = record_journey_state(
                         config, base_url=ctx.config.target.base_url, out_path=state_dir / f"{journey}.json",
@@ -110,19 +144,25 @@ def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path)
     return headers, failures
 
 
-def run_stage(ctx: StageContext) -> None:
-    config, options = ctx.config, ctx.options
-    cfg = config.audits
-    pages = selected_pages(config, options.get("pages"))
-    presets = selected_presets(config, options.get("presets"))
-    runs = run_count(config, options.get("runs"))
-    rc_path = lighthouserc_path(config, options.get("lighthouserc"))
+def recorded_states(ctx: StageContext) -> dict[str, Path]:
+    """Journey name -> storage-state file the browsers stage recorded in this run (the latest wins)."""
+    states: dict[str, Path] = {}
+    for record in ctx.records(kind="artifact", stage="browsers"):
+        if isinstance(record, Artifact) and record.role == "storage-state" and record.tags.get("journey"):
+            path = ctx.run_dir / record.path
+            if path.is_file():
+                states[record.tags["journey"]] = path
+    return states
+
+
+def run(ctx: StageContext, plan: AuditPlan) -> None:
+    cfg = ctx.config.audits
     tools = find_node_tools(cfg.chrome_path) if cfg.lighthouse else None
-    require_target(config.target.base_url, timeout_s=cfg.http_timeout_s)
+    require_target(ctx.config.target.base_url, timeout_s=cfg.http_timeout_s)
 
     state_dir = Path(tempfile.mkdtemp(prefix="siteward-state-"))
     try:
-        _run_checks(ctx, pages, presets, runs, rc_path, tools, state_dir)
+        _run_checks(ctx, plan.pages, plan.presets, plan.runs, plan.lighthouserc, tools, state_dir)
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
 

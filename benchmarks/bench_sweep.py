@@ -11,7 +11,7 @@ timing/layout script, required-element checks, a masked full-page screenshot and
 records. The reference does the least a script could: one browser per engine, a fresh
 context, goto and a full-page screenshot, sequentially, with no checks and no records. The
 ratio says what the checks, the settle wait and the parallelism cost or save.
-The visual diff's own timing is benchmarks/bench_visual.py (a colleague's module).
+The visual diff's own timing is benchmarks/bench_visual.py.
 The machine is shared: run it once, not in a loop; it prints CPU time too.
 """
 

@@ -1,4 +1,4 @@
-"""Time browsers.visual.diff_images on screenshot-sized pairs, side by side with references.
+"""Time browsers.pixeldiff.diff_images on screenshot-sized pairs, side by side with references.
 
     .venv/bin/python benchmarks/bench_visual.py [--repeat N] [--reference-all | --no-reference]
 
@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from browsers.visual import diff_images  # noqa: E402
+from browsers.pixeldiff import diff_images  # noqa: E402
 
 
 def shop_page(width: int, height: int, *, price: str = "59,00", banner_dy: int = 0,

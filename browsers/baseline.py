@@ -13,11 +13,11 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from browsers.visual import sha256_file, visual_key
 from siteward.errors import UsageError
 from siteward.records import Artifact
+from siteward.stage import safe_filename
 from siteward.store import Baseline, RunInfo, Store
-
-from browsers.visual import safe_filename, sha256_file, visual_key
 
 BASELINE_DIR = "baselines"
 KEY_PREFIX = "visual:"

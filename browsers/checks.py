@@ -16,9 +16,6 @@ from siteward.records import Finding, Measurement
 
 STAGE = "browsers"
 
-# metric -> key in the collected facts; order is the report order.
-TIMING_METRICS = ("ttfb_ms", "response_ms", "fp_ms", "fcp_ms", "lcp_ms", "dcl_ms", "load_ms", "cls")
-
 # Chromium logs network failures to the console too; failed-requests reports those.
 _NETWORK_CONSOLE_PREFIXES = ("Failed to load resource",)
 

@@ -41,7 +41,7 @@ def device_names() -> list[str]:
 def unknown_device_message(name: str) -> str:
     close = difflib.get_close_matches(name, REGISTRY, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown device {name!r}; {hint}valid devices: {', '.join(REGISTRY)}"
+    return f"unknown device {name!r}; {hint}valid devices: {', '.join(device_names())}"
 
 
 def check_device_name(name: str) -> str:

@@ -16,12 +16,11 @@ from browsers.checks import (
     STAGE, PageObservation, compat_findings, emulation_gaps, timing_measurements, unsupported_metric_reasons,
 )
 from browsers.devices import DeviceProfile
-from browsers.journeys import config_dir, load_python_journey, run_python, run_steps
 from browsers.plan import JourneyTask, PageTask
-from siteward.records import Artifact, Finding, Measurement
-from siteward.stage import StageContext
+from siteward.journeys import config_dir, load_python_journey, run_python, run_steps
+from siteward.records import AnyRecord, Artifact, Finding, Measurement
+from siteward.stage import StageContext, safe_filename
 
-AnyRecord = Measurement | Finding | Artifact
 REQUIRED_WAIT_S = 5.0
 ENGINE_LIMITED_CHECKS = ("console-errors", "failed-requests")
 
@@ -43,10 +42,6 @@ class Attempt:
 
 def profile_tags(engine: str, device: DeviceProfile) -> dict[str, str]:
     return {"engine": engine, "device": device.name, "form_factor": device.form_factor}
-
-
-def safe_name(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text).strip("-") or "shot"
 
 
 class Executor:
@@ -119,8 +114,8 @@ class Executor:
 
     # --------------------------------------------------------------- journeys
     def _shot_path(self, journey: str, engine: str, device: str):
-        folder = self.ctx.evidence_dir("screens", "journeys", safe_name(journey))
-        return lambda name: folder / f"{engine}-{device}-{safe_name(name)}.png"
+        folder = self.ctx.evidence_dir("screens", "journeys", safe_filename(journey))
+        return lambda name: folder / f"{engine}-{device}-{safe_filename(name)}.png"
 
     async def journey(self, task: JourneyTask) -> Attempt:
         journey, engine = task.journey, task.profile.engine
@@ -139,7 +134,7 @@ class Executor:
                 outcome = await run_steps(session, journey, base_url=self.base_url, secrets=self.ctx.secrets,
                                           default_timeout_s=self.settings.step_timeout_s, screenshot_path=shot_path)
             if outcome.passed and task.saves_state:
-                state = self.ctx.evidence_dir("state") / f"{safe_name(journey.name)}.json"
+                state = self.ctx.evidence_dir("state") / f"{safe_filename(journey.name)}.json"
                 await session.storage_state(state)
                 result.state_file = state
             result.emulation = list(session.emulation_limits)

@@ -1,6 +1,6 @@
 """The sweep plan: which journeys and pages run on which engine x device (pure, no browsers).
 
-Command-line selections (``ctx.options``) narrow the config; unknown names are usage
+Command-line selections (SweepOptions) narrow the config; unknown names are usage
 errors that list the valid ones. Journeys may restrict themselves to some engines or
 devices; pages that need a journey's browser state get it from one run of that
 journey on Chromium desktop (the state the audits stage reuses too).
@@ -12,13 +12,26 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from browsers.config import ENGINES, JourneyConfig, check_engine_name
+from browsers.config import check_engine_name
 from browsers.devices import check_device_name
-from siteward.config import PageConfig, SitewardConfig
 from siteward.errors import UsageError
+from siteward.journeys import JourneyConfig
+from siteward.schema import PageConfig
+from siteward.stage import CoreConfig
 
 STATE_ENGINE_ORDER = ("chromium", "firefox")  # storage_state is a Playwright feature
 STATE_DEVICE = "desktop"
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """`siteward sweep` flags; empty = what the config says."""
+
+    engines: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
+    journeys: tuple[str, ...] = ()
+    no_journeys: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,15 +92,16 @@ def _usage(check, name: str) -> str:
         raise UsageError(str(exc)) from None
 
 
-def build_plan(config: SitewardConfig, options: dict[str, Any]) -> SweepPlan:
-    engines = [_usage(check_engine_name, e) for e in options.get("engines") or config.browsers.engines]
-    devices = [_usage(check_device_name, d) for d in options.get("devices") or config.browsers.devices]
-    pages = _pick(options.get("pages"), [p.name for p in config.pages], "page", [p.name for p in config.pages])
-    if options.get("no_journeys"):
+def build_plan(config: CoreConfig, options: SweepOptions) -> SweepPlan:
+    engines = [_usage(check_engine_name, e) for e in options.engines or config.browsers.engines]
+    devices = [_usage(check_device_name, d) for d in options.devices or config.browsers.devices]
+    page_names = [p.name for p in config.pages]
+    pages = _pick(list(options.pages), page_names, "page", page_names)
+    if options.no_journeys:
         journeys: list[str] = []
     else:
         journey_names = [j.name for j in config.journeys]
-        journeys = _pick(options.get("journeys"), journey_names, "journey", journey_names)
+        journeys = _pick(list(options.journeys), journey_names, "journey", journey_names)
     chosen_pages = [config.page(name) for name in pages]
     return SweepPlan(
         engines=list(dict.fromkeys(engines)), devices=list(dict.fromkeys(devices)), pages=chosen_pages,
@@ -129,7 +143,3 @@ def interleave(tasks: list[Any]) -> list[Any]:
             if queue:
                 out.append(queue.pop(0))
     return out
-
-
-def all_engines() -> list[str]:
-    return list(ENGINES)

@@ -131,7 +131,7 @@ INJECT_FREEZE = (
     f"s.textContent = {FREEZE_CSS!r}; document.head.appendChild(s);"
 )
 
-MASK_COLOR = "#FF00FF"
+from siteward.page_session import MASK_COLOR  # noqa: E402 - one mask colour on every engine
 
 
 def as_webdriver_async(arrow_function: str) -> str:

@@ -1,10 +1,12 @@
 """The browsers stage: journeys and page checks on every engine x device, in parallel.
 
+The stage contract (siteward.stage): `plan(config, Options)` -> SweepPlan, `run(ctx, plan)`.
 Order of work: start the engines (a missing one becomes error records, all missing
 raises ToolMissing); run the journeys whose browser state pages need (Chromium
-desktop, state handed to the audits stage); then every other journey and page check
-with bounded concurrency, a per-check timeout and one retry. Records of a check are
-emitted when its last attempt ends, so the history never holds half an attempt.
+desktop; the state is a "storage-state" Artifact the audits stage reads from the
+store); then every other journey and page check with bounded concurrency, a per-check
+timeout and one retry. Records of a check are emitted when its last attempt ends, so
+the history never holds half an attempt.
 """
 
 from __future__ import annotations
@@ -21,58 +23,40 @@ from playwright.async_api import async_playwright
 from browsers.checks import STAGE
 from browsers.devices import DeviceProfile, resolve_device
 from browsers.execute import ENGINE_LIMITED_CHECKS, Attempt, Executor, profile_tags
-from browsers.journeys import config_dir, load_python_journey, secret_problem
 from browsers.plan import (
-    JourneyTask, PageTask, Profile, SweepPlan, auto_concurrency, build_plan, interleave, journey_profiles,
-    state_profile,
+    JourneyTask, PageTask, Profile, SweepOptions, SweepPlan, auto_concurrency, build_plan, interleave,
+    journey_profiles, state_profile,
 )
 from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
+from browsers.visual import compare_with_baseline
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
 from siteward.errors import ToolMissing
+from siteward.journeys import config_dir, load_python_journey, secret_problem
 from siteward.records import Artifact, Finding
-from siteward.stage import StageContext
+from siteward.stage import StageContext, run_async
 from siteward.target import require_target
 
-try:  # the visual diff is a colleague's module; the sweep works without it
-    from browsers.visual import compare_with_baseline
-except ImportError:  # pragma: no cover
-    compare_with_baseline = None
-
+NAME = STAGE
+Options = SweepOptions
 ENGINE_HINTS = {**INSTALL_HINTS, "webkit": WEBKIT_HINT}
 
 
-def run_stage(ctx: StageContext) -> None:
-    plan = build_plan(ctx.config, ctx.options)
+def plan(config, options: SweepOptions) -> SweepPlan:
+    """What the sweep will check; bad names and a bad Python journey are exit 2 before any browser."""
+    sweep = build_plan(config, options)
+    for journey in sweep.journeys:
+        if journey.python:
+            load_python_journey(journey.python, config_dir(config))
+    return sweep
+
+
+def run(ctx: StageContext, plan: SweepPlan) -> None:
     if not plan.pages and not plan.journeys:
         ctx.emit(Finding(stage=STAGE, subject="browsers", check="sweep", status="skip", severity="info",
                          message="no pages or journeys selected"))
         return
-    for journey in plan.journeys:  # a bad module:function is bad config (exit 2), before any browser starts
-        if journey.python:
-            load_python_journey(journey.python, config_dir(ctx.config))
     require_target(ctx.config.target.base_url)
-    _run_coroutine(Sweep(ctx, plan).run())
-
-
-def _run_coroutine(coroutine) -> None:
-    """asyncio.run, also when the caller already runs an event loop (then in a thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        _run_interruptible(coroutine)
-        return
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failure.append(exc)
-    thread = threading.Thread(target=target, name="siteward-browsers")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
+    run_async(Sweep(ctx, plan).run(), run=_run_interruptible)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -146,8 +130,17 @@ class Sweep:
                 await self.start_engines(playwright)
                 await self.sweep()
             finally:
-                self.ctx.handoff["browser_restarts"] = {n: e.restarts for n, e in self.engines.items()}
+                self.emit_restarts()
                 await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
+
+    def emit_restarts(self) -> None:
+        for name, engine in self.engines.items():
+            if engine.restarts:
+                self.ctx.emit(Finding(
+                    stage=STAGE, subject=name, tags={"engine": name}, check="browser-restart", status="warn",
+                    severity="minor", data={"restarts": engine.restarts},
+                    message=f"{name} crashed or was killed and was restarted {engine.restarts} time(s);"
+                            " the checks it broke were retried"))
 
     # ------------------------------------------------------------- engines
     async def start_engines(self, playwright) -> None:
@@ -162,7 +155,6 @@ class Sweep:
             return name, engine, await asyncio.wait_for(engine.start(), timeout=120)
 
         results = await asyncio.gather(*(start(n) for n in wanted), return_exceptions=True)
-        versions = {}
         for name, result in zip(wanted, results):
             if isinstance(result, BaseException):
                 message = str(result).strip().splitlines()[0] if str(result).strip() else type(result).__name__
@@ -171,10 +163,7 @@ class Sweep:
                     severity="critical", message=f"{name} cannot run: {message} (install: {ENGINE_HINTS[name]})",
                 ))
                 continue
-            _, engine, version = result
-            self.engines[name] = engine
-            versions[name] = version or ""
-        self.ctx.handoff.setdefault("browser_versions", {}).update(versions)
+            self.engines[name] = result[1]
         if not any(e in self.engines for e in self.plan.engines):
             hints = "; ".join(f"{e}: {ENGINE_HINTS[e]}" for e in self.plan.engines)
             raise ToolMissing(f"no browser engine could start ({', '.join(self.plan.engines)})",
@@ -246,8 +235,8 @@ class Sweep:
         self.emit_emulation()
 
     def hand_off_state(self, task: JourneyTask, final: Attempt) -> None:
+        """The state is a record: the audits stage finds it in the store, like the report does."""
         path = final.state_file
-        self.ctx.handoff.setdefault("storage_state", {})[task.journey.name] = str(path)
         self.ctx.emit(Artifact(stage=STAGE, subject=task.journey.name,
                                tags={"journey": task.journey.name, "engine": task.profile.engine,
                                      "device": task.profile.device},
@@ -299,20 +288,19 @@ class Sweep:
         for record in final.records:
             if isinstance(record, Finding) and record.check in ("journey", "page-load"):
                 record = self._annotate(record, flaky, len(attempts), first_error)
-            emitted = self.ctx.emit(record)
-            if emitted.kind == "measurement":
-                evidence = [self.ctx.relative(final.screenshot)] if final.screenshot else None
-                self.ctx.check_budget(emitted, page=final.page, form_factor=final.form_factor, evidence=evidence)
+            if record.kind == "measurement" and final.screenshot:
+                record = record.model_copy(update={"evidence": [self.ctx.relative(final.screenshot)]})
+            self.ctx.emit(record)
         if flaky and isinstance(task, PageTask):
             self.ctx.emit(Finding(stage=STAGE, subject=final.subject, tags=final.tags, check="flaky", status="warn",
                                   message=f"passed on retry; first attempt: {first_error}",
                                   data={"flaky": True, "attempts": len(attempts), "first_error": first_error}))
         self.say_once(task.profile, final)
-        if isinstance(task, PageTask) and final.screenshot and compare_with_baseline is not None:
+        if isinstance(task, PageTask) and final.screenshot:
             key = f"visual:{task.page.name}|{task.profile.engine}|{task.profile.device}"
             try:
                 compare_with_baseline(self.ctx, key, final.screenshot, dict(final.tags))
-            except Exception as exc:  # noqa: BLE001 - the comparison is the colleague's; keep sweeping
+            except Exception as exc:  # noqa: BLE001 - one broken comparison never sinks the sweep
                 self.ctx.emit(Finding(stage=STAGE, subject=key.removeprefix("visual:"), tags=final.tags,
                                       check="visual-diff", status="error", message=f"visual diff crashed: {exc}"))
 

@@ -26,8 +26,8 @@ from browsers.scripts import (
     COLLECT_PAGE_FACTS, INJECT_FREEZE, INSTALL_ERROR_HOOKS, MASK_COLOR, PAINT_MASKS, READ_ERROR_HOOKS,
     REMOVE_MASKS, as_webdriver_async,
 )
-from browsers.selectors import UnsupportedSelector, for_webdriver
-from browsers.session import BrowserGone, StepFailed
+from siteward.selectors import UnsupportedSelector, for_webdriver
+from siteward.journeys import BrowserGone, StepFailed
 from browsers.xvfb import SCREEN
 
 MAX_WINDOW_HEIGHT = int(SCREEN.split("x")[1])

@@ -29,7 +29,7 @@ from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
 from browsers.devices import DESKTOP_VIEWPORT, DeviceProfile
-from browsers.session import BrowserGone
+from siteward.journeys import BrowserGone
 from browsers.webdriver_session import WebDriverSession, fit_viewport
 from browsers.xvfb import Xvfb
 

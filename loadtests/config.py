@@ -18,17 +18,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from siteward.schema import Strict, ThresholdsConfig, absolute_path
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class RouteConfig(_Strict):
+class RouteConfig(Strict):
     name: str = Field(description="route template, e.g. /product/{slug}: statistics group by it")
     path: str = Field(description="path or template; {slug}/{q}/{category} filled from samples")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
@@ -41,33 +38,10 @@ class RouteConfig(_Strict):
     expect_status: list[int] | None = Field(
         None, description="statuses that count as success (default: below 400), e.g. [303] for a login")
 
-    @field_validator("path")
-    @classmethod
-    def _absolute_path(cls, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError(f"expected a path starting with '/', got {path!r}")
-        return path
+    _absolute_path = field_validator("path")(absolute_path)
 
 
-class ThresholdsConfig(_Strict):
-    p50_ms: dict[str, float] = Field(default_factory=dict, description="per route group")
-    p95_ms: dict[str, float] = Field(default_factory=lambda: {"api": 300.0, "page": 2000.0})
-    p99_ms: dict[str, float] = Field(default_factory=dict)
-    error_ratio: float = Field(0.001, ge=0, le=1)
-    min_rate_ratio: float = Field(0.9, ge=0, le=1, description="achieved / target request rate")
-    abort_error_ratio: float = Field(0.2, ge=0, le=1, description="stop early above this...")
-    abort_window_s: float = Field(10, gt=0, description="...sustained for this long")
-
-    @field_validator("p50_ms", "p95_ms", "p99_ms")
-    @classmethod
-    def _non_negative(cls, limits: dict[str, float]) -> dict[str, float]:
-        for group, value in limits.items():
-            if value < 0:
-                raise ValueError(f"the limit of group {group!r} must be >= 0, got {value:g}")
-        return limits
-
-
-class LoadConfig(_Strict):
+class LoadConfig(Strict):
     peak_rps: float | None = Field(5, gt=0, description="observed peak requests/s (from analytics)")
     peak_users: int | None = Field(None, gt=0, description="or observed peak concurrent users")
     multiplier: float = Field(10, gt=0, le=1000)

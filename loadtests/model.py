@@ -149,11 +149,6 @@ class TrafficModel:
         """Statistics key -> route group, for every route the model can request."""
         return {request_name(r): r.group for r in self.routes()}
 
-    def requests_per_choice(self) -> float:
-        """Mean requests per pick; how a visit rate converts into a request rate."""
-        total = sum(c.weight for c in self.choices)
-        return sum(c.weight * len(c.steps) for c in self.choices) / total
-
     def next_request(self, pending: list[RouteConfig], rng: random.Random,
                      environ: Mapping[str, str] | None = None) -> Request:
         """The visitor's next request; `pending` (its unfinished flow) is updated in place."""

@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from siteward.errors import UsageError
 
@@ -68,9 +68,15 @@ def level_at(phases: list[Phase], t: float) -> float | None:
 
 @dataclass(frozen=True)
 class LoadPlan:
-    """What the run will do, decided before a single request; shared with Locust as a spec."""
+    """What the run will do, decided before a single request; shared with Locust as a spec.
 
-    profile: str  # peak | open | steady
+    One small class per profile (PeakPlan, OpenPlan, SteadyPlan); this base is the steady one's
+    behaviour: a constant level for the whole duration, no request-rate target.
+    """
+
+    profile: ClassVar[str] = "steady"
+    start_at_once: ClassVar[bool] = False  # the shape starts every user in the first tick
+
     duration_s: float
     multiplier: float
     spike_factor: float
@@ -81,16 +87,10 @@ class LoadPlan:
     max_users: int
 
     def phases(self) -> list[Phase]:
-        if self.profile == "peak":
-            return peak_phases(self.duration_s, self.multiplier, self.spike_factor)
-        level = 1.0 if self.profile == "open" else self.multiplier
-        return [Phase("hold", 0.0, self.duration_s, level, level)]
+        return [Phase("hold", 0.0, self.duration_s, self.multiplier, self.multiplier)]
 
     def hold_window(self) -> tuple[float, float]:
         """Run-time span where the achieved rate is compared with the target."""
-        if self.profile == "peak":
-            hold = next(p for p in self.phases() if p.name == "hold")
-            return hold.start, hold.end
         edge = min(1.0, self.duration_s / 4)  # skip the partial first and last second
         return edge, self.duration_s - edge
 
@@ -98,26 +98,59 @@ class LoadPlan:
         level = level_at(self.phases(), t)
         if level is None:
             return None
-        if self.profile == "open":
-            return self.open_pool
         return min(self.max_users, max(1, math.ceil(level * self.users_per_level - 1e-9)))
 
     def target_rate_at(self, t: float) -> float | None:
-        level = level_at(self.phases(), t)
-        if level is None or self.peak_rps is None or self.profile == "steady":
-            return None
-        return level * self.peak_rps if self.profile == "peak" else self.target_rps
-
-    def max_planned_users(self) -> int:
-        steps = max(1, int(self.duration_s * 10))
-        return max(self.users_at(self.duration_s * i / steps) or 0 for i in range(steps))
+        return None
 
     def to_spec(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"profile": self.profile, **asdict(self)}
 
-    @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> "LoadPlan":
-        return cls(**spec)
+    @staticmethod
+    def from_spec(spec: dict[str, Any]) -> "LoadPlan":
+        fields = {k: v for k, v in spec.items() if k != "profile"}
+        return PLANS[spec["profile"]](**fields)
+
+
+SteadyPlan = LoadPlan
+
+
+@dataclass(frozen=True)
+class PeakPlan(LoadPlan):
+    """Closed model: warm-up at the observed peak, ramp to multiplier x peak, hold, spike, ramp down."""
+
+    profile: ClassVar[str] = "peak"
+
+    def phases(self) -> list[Phase]:
+        return peak_phases(self.duration_s, self.multiplier, self.spike_factor)
+
+    def hold_window(self) -> tuple[float, float]:
+        hold = next(p for p in self.phases() if p.name == "hold")
+        return hold.start, hold.end
+
+    def target_rate_at(self, t: float) -> float | None:
+        level = level_at(self.phases(), t)
+        return None if level is None or self.peak_rps is None else level * self.peak_rps
+
+
+@dataclass(frozen=True)
+class OpenPlan(LoadPlan):
+    """Open model: a fixed pool of users takes tickets issued at the target rate (see locustfile)."""
+
+    profile: ClassVar[str] = "open"
+    start_at_once: ClassVar[bool] = True
+
+    def phases(self) -> list[Phase]:
+        return [Phase("hold", 0.0, self.duration_s, 1.0, 1.0)]
+
+    def users_at(self, t: float) -> int | None:
+        return None if level_at(self.phases(), t) is None else self.open_pool
+
+    def target_rate_at(self, t: float) -> float | None:
+        return None if level_at(self.phases(), t) is None else self.target_rps
+
+
+PLANS: dict[str, type[LoadPlan]] = {"peak": PeakPlan, "open": OpenPlan, "steady": SteadyPlan}
 
 
 def _top_level(plan: LoadPlan) -> float:
@@ -145,12 +178,12 @@ def make_plan(*, profile: str, peak_rps: float | None, peak_users: int | None, m
         if pool > max_users:
             raise UsageError(f"the open profile at {target:g} req/s keeps {pool} users (rate x open_pool_s), "
                              f"above load.max_users {max_users}", hint="raise load.max_users or lower open_pool_s")
-        plan = LoadPlan("open", duration_s, multiplier, spike_factor, peak_rps, 0.0, target, pool, max_users)
+        plan: LoadPlan = OpenPlan(duration_s, multiplier, spike_factor, peak_rps, 0.0, target, pool, max_users)
     else:
         users_per_level = peak_users if peak_rps is None else peak_rps * cycle_s
         target = None if peak_rps is None else peak_rps * multiplier
-        plan = LoadPlan(profile, duration_s, multiplier, spike_factor, peak_rps, float(users_per_level),
-                        target, 0, max_users)
+        plan = PLANS[profile](duration_s, multiplier, spike_factor, peak_rps, float(users_per_level),
+                              target, 0, max_users)
         wanted = max(1, math.ceil(users_per_level * _top_level(plan)))
         if wanted > max_users:
             raise UsageError(f"the {profile} profile needs {wanted} users, above load.max_users {max_users}",
@@ -185,6 +218,6 @@ class PlanShape:
         after = self.plan.users_at(t + 1.0)
         # Fast enough to follow the plan within Locust's one-second tick.
         spawn_rate = float(max(1, abs(users - before), abs((after if after is not None else users) - users)))
-        if self.plan.profile == "open" or t < 1.0:
+        if self.plan.start_at_once or t < 1.0:
             spawn_rate = float(max(spawn_rate, users))  # start the pool (or the warm-up) at once
         return users, spawn_rate

@@ -1,4 +1,7 @@
-"""The load stage: Locust against the target, then thresholds, series and evidence.
+"""The load stage: Locust against the target, then measurements, series and evidence.
+
+The stage contract (siteward.stage): `plan(config, LoadOptions)` -> LoadStagePlan (the shape,
+the worker count and the safety checks, all before a request), `run(ctx, plan)`.
 
 Records (stage "loadtests"):
 - Artifacts: role "locust-csv" (Locust's stats, stats history, failures, exceptions),
@@ -12,7 +15,9 @@ Records (stage "loadtests"):
     p50_ms, p95_ms, p99_ms, error_ratio   one sample: the exact value over the whole run
     achieved_rps  (overall only) samples: requests per second over the hold window (higher is better)
     requests      one sample: the request count
-- Findings: check "threshold" (one per limit, pass/fail; skip without traffic), "abort"
+    rate_ratio    (overall, with a rate target) achieved / target rate over the hold window
+  reports/ judges [load.thresholds] against these (check "threshold").
+- Findings: "abort"
   (the run stopped early on errors), "generator-saturated" (pass/warn/fail from the CPU
   of the Locust processes), "dropped-arrivals" (open model could not keep the rate),
   "load-run" (error: Locust failed, or nothing was measured).
@@ -26,6 +31,7 @@ import json
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,29 +40,74 @@ import psutil
 
 from loadtests import runner
 from loadtests.model import TrafficModel, route_placeholders, samples_from_catalog, shop_routes
-from loadtests.report import emit_results
+from loadtests.ingest import emit_results
 from loadtests.safety import check_target
 from loadtests.shapes import LoadPlan, make_plan
-from siteward.config import SitewardConfig
 from siteward.errors import UsageError
 from siteward.records import Artifact, Finding
-from siteward.stage import StageContext
+from siteward.stage import CoreConfig, StageContext
 from siteward.target import require_target
 
+NAME = "loadtests"
 DEFAULT_MASTER_PORT = 5557  # Locust's own default, so plain `locust --worker` finds it
+MAX_WORKERS = 64  # the config's own cap; one unbounded --workers once filled the machine's memory
 
 
-def resolve_plan(config: SitewardConfig, opts: dict[str, Any]) -> LoadPlan:
+@dataclass(frozen=True)
+class LoadOptions:
+    """`siteward load` flags; None/empty = what the config says."""
+
+    peak_rps: float | None = None
+    multiplier: float | None = None
+    duration_s: float | None = None
+    profile: str | None = None
+    workers: int | None = None
+    master: bool = False
+    worker: bool = False
+    master_host: str | None = None
+    expect_workers: int | None = None
+    master_port: int | None = None
+    allow_hosts: tuple[str, ...] = ()
+    confirm_host: bool = False
+
+
+Options = LoadOptions
+
+
+@dataclass(frozen=True)
+class LoadStagePlan:
+    options: LoadOptions
+    shape: LoadPlan | None  # None for a worker: the master decides the shape
+    workers: int  # local Locust worker processes
+
+
+def plan(config: CoreConfig, options: LoadOptions) -> LoadStagePlan:
+    """Refuse, before any request, a target off the allow list, a plan beyond the caps, bad flags."""
+    if options.master and options.worker:
+        raise UsageError("--master and --worker exclude each other")
+    if options.worker and not options.master_host:
+        raise UsageError("--worker needs --master-host HOST (the machine running `siteward load --master`)")
+    if options.profile is not None and options.profile not in ("peak", "open", "steady"):
+        raise UsageError(f"--profile {options.profile}: expected peak, open or steady")
+    workers = worker_count(config, options)
+    if options.worker:
+        return LoadStagePlan(options, None, workers)
+    check_target(config.target.base_url, [*config.load.allow_hosts, *options.allow_hosts],
+                 confirmed=options.confirm_host)
+    return LoadStagePlan(options, resolve_plan(config, options), workers)
+
+
+def resolve_plan(config: CoreConfig, options: LoadOptions) -> LoadPlan:
     load = config.load
     peak_rps, peak_users = load.peak_rps, load.peak_users
-    if opts.get("peak_rps") is not None:
-        peak_rps, peak_users = float(opts["peak_rps"]), None
-    multiplier = float(opts.get("multiplier") or load.multiplier)
+    if options.peak_rps is not None:
+        peak_rps, peak_users = float(options.peak_rps), None
+    multiplier = float(options.multiplier or load.multiplier)
     try:
         return make_plan(
-            profile=opts.get("profile") or load.profile, peak_rps=peak_rps, peak_users=peak_users,
+            profile=options.profile or load.profile, peak_rps=peak_rps, peak_users=peak_users,
             multiplier=multiplier,
-            duration_s=float(opts.get("duration_s") or load.duration_s), think_time_s=load.think_time_s,
+            duration_s=float(options.duration_s or load.duration_s), think_time_s=load.think_time_s,
             spike_factor=load.spike_factor, open_pool_s=load.open_pool_s, max_users=load.max_users,
             max_rps=load.max_rps, max_duration_s=load.max_duration_s)
     except OverflowError:  # e.g. --multiplier 1e307: users and rate are no longer finite numbers
@@ -65,13 +116,12 @@ def resolve_plan(config: SitewardConfig, opts: dict[str, Any]) -> LoadPlan:
                               "lower --peak-rps or --multiplier") from None
 
 
-def worker_count(ctx: StageContext) -> int:
+def worker_count(config: CoreConfig, options: LoadOptions) -> int:
     """Local Locust worker processes: --workers, else load.workers; 0 means one per core."""
-    wanted = ctx.options.get("workers")
-    if wanted is None:
-        wanted = ctx.config.load.workers
-    if int(wanted) < 0:
-        raise UsageError(f"--workers must be >= 0, got {wanted}")
+    wanted = config.load.workers if options.workers is None else options.workers
+    if not 0 <= int(wanted) <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 0 and {MAX_WORKERS}, got {wanted}",
+                         hint="for more load generators, start workers on other machines (--worker --master-host)")
     return int(wanted) or psutil.cpu_count(logical=True) or 1
 
 
@@ -133,16 +183,12 @@ def write_spec(path: Path, ctx: StageContext, model: TrafficModel, plan: LoadPla
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
 
 
-def run_stage(ctx: StageContext) -> None:
-    opts, load = ctx.options, ctx.config.load
-    out_dir = ctx.evidence_dir("load")
-    if opts.get("worker"):
-        return _run_as_worker(ctx, out_dir)
+def run(ctx: StageContext, stage_plan: LoadStagePlan) -> None:
+    opts, out_dir = stage_plan.options, ctx.evidence_dir("load")
+    if opts.worker:
+        return _run_as_worker(ctx, stage_plan, out_dir)
+    plan, workers = stage_plan.shape, stage_plan.workers
     base_url = ctx.config.target.base_url
-    check_target(base_url, [*load.allow_hosts, *(opts.get("allow_hosts") or [])],
-                 confirmed=bool(opts.get("confirm_host")))
-    plan = resolve_plan(ctx.config, ctx.options)
-    workers = worker_count(ctx)
     require_target(base_url, what="load target")
     model = build_model(ctx)
     spec_path = out_dir / "spec.json"
@@ -150,12 +196,12 @@ def run_stage(ctx: StageContext) -> None:
     ctx.emit(Artifact(stage="loadtests", subject="load", role="load-spec", path=ctx.relative(spec_path),
                       media_type="application/json"))
 
-    master = bool(opts.get("master"))
-    local_workers = int(opts.get("workers") or 0) if master else (workers if workers > 1 else 0)
+    master = opts.master
+    local_workers = int(opts.workers or 0) if master else (workers if workers > 1 else 0)
+    port = int(opts.master_port or DEFAULT_MASTER_PORT)
     if master:
-        port = int(opts.get("master_port") or DEFAULT_MASTER_PORT)
         ctx.console.print(
-            f"load: master waiting on port {port} for {opts.get('expect_workers') or max(local_workers, 1)} worker(s);"
+            f"load: master waiting on port {port} for {opts.expect_workers or max(local_workers, 1)} worker(s);"
             f" on each load machine run\n  siteward load --worker --master-host THIS_HOST\n"
             f"or\n  locust -f {runner.LOCUSTFILE} --worker --master-host THIS_HOST --master-port {port}")
     label = f"load: {plan.profile} x{plan.multiplier:g}" if plan.profile == "peak" else f"load: {plan.profile}"
@@ -171,20 +217,17 @@ def run_stage(ctx: StageContext) -> None:
         result = runner.run_locust(
             host=base_url, spec=spec_path, out_dir=out_dir, workers=local_workers,
             duration_s=plan.duration_s, bind_host="*" if master else "127.0.0.1",
-            bind_port=int(opts.get("master_port") or DEFAULT_MASTER_PORT) if master else None,
-            expect_workers=int(opts.get("expect_workers") or (max(local_workers, 1) if master else 0)),
+            bind_port=port if master else None,
+            expect_workers=int(opts.expect_workers or (max(local_workers, 1) if master else 0)),
             wait_workers_s=600.0 if master else 120.0, on_second=on_second)
     emit_results(ctx, plan, model, result)
     if result.interruption is not None:
         raise result.interruption
 
 
-def _run_as_worker(ctx: StageContext, out_dir: Path) -> None:
-    master_host = ctx.options.get("master_host")
-    if not master_host:
-        raise UsageError("--worker needs --master-host HOST (the machine running `siteward load --master`)")
-    workers = worker_count(ctx) or 1
-    port = int(ctx.options.get("master_port") or DEFAULT_MASTER_PORT)
+def _run_as_worker(ctx: StageContext, stage_plan: LoadStagePlan, out_dir: Path) -> None:
+    master_host, workers = stage_plan.options.master_host, stage_plan.workers
+    port = int(stage_plan.options.master_port or DEFAULT_MASTER_PORT)
     ctx.console.print(f"load: {workers} Locust worker(s) joining the master at {master_host}:{port}")
     with _stop_on_sigterm():
         codes = runner.run_workers(master_host=master_host, master_port=port, workers=workers, log_dir=out_dir)

@@ -1,11 +1,13 @@
 """Reports: budget verdicts, regressions against history, HTML/JUnit/JSON/Markdown outputs.
 
 Reads records only (siteward.store), never runs a stage. Public API:
-- render_run(store, run_id, *, baseline_id=None, console=None) -> RunOutcome
+- render_run(store, run_id, *, baseline_id=None, console=None, limits=None) -> RunOutcome
 - compare_runs(store, a_id, b_id, console=None) -> RunOutcome
+- Limits.from_snapshot(config_snapshot): the limits budgets are judged against
 summary.json's schema is documented in reports/SCHEMA.md.
 """
 
+from reports.budgets import Limits
 from reports.render import RunOutcome, compare_runs, render_run
 
-__all__ = ["RunOutcome", "compare_runs", "render_run"]
+__all__ = ["Limits", "RunOutcome", "compare_runs", "render_run"]

@@ -14,6 +14,7 @@ from siteward.store import RunInfo, Store
 
 from reports import regressions as rg
 from reports import verdict as vd
+from reports.budgets import Limits, judge
 
 TREND_RUNS = 10  # how many past runs of the same target+config the trends span
 TREND_KEYS = 24  # at most this many metrics get a trend line
@@ -77,12 +78,15 @@ def trend_keys(analysis_budgets: list[vd.BudgetLine], measurements: list[Measure
     return list(seen)[:TREND_KEYS]
 
 
-def analyse(store: Store, run_id: str, *, baseline_id: str | None = None) -> RunAnalysis:
+def analyse(store: Store, run_id: str, *, baseline_id: str | None = None,
+            limits: Limits | None = None) -> RunAnalysis:
+    """`limits`: judge budgets against these instead of the run's stored config (re-judging)."""
     info = store.run(run_id)
     records = store.records(info.id)
     measurements = [r for r in records if isinstance(r, Measurement)]
-    findings = [r for r in records if isinstance(r, Finding)]
     artifacts = [r for r in records if isinstance(r, Artifact)]
+    judged = judge(measurements, limits or Limits.from_snapshot(info.config))
+    findings = [r for r in records if isinstance(r, Finding)] + judged
 
     baseline, baseline_note = find_baseline(store, info, baseline_id)
     comparisons: list[rg.Comparison] = []

@@ -86,7 +86,7 @@ def browser_matrix(a: RunAnalysis, run_dir: Path) -> dict[str, Any]:
 
 
 def visual_diffs(a: RunAnalysis, run_dir: Path) -> list[dict[str, Any]]:
-    """Visual-diff findings with baseline / current / diff images (evidence order of browsers.visual)."""
+    """Visual-diff findings with baseline / current / diff images (evidence order of browsers.visual: current, baseline, diff)."""
     out = []
     for f in a.findings:
         if f.check != "visual-diff" or f.status == "skip":

@@ -19,6 +19,7 @@ from siteward.errors import UsageError
 from siteward.store import Store
 
 from reports.analysis import RunAnalysis, analyse
+from reports.budgets import Limits
 from reports.html import fmt, render_html
 from reports.junit import build_junit
 from reports.regressions import Comparison
@@ -80,9 +81,12 @@ def write_outputs(a: RunAnalysis) -> dict[str, Path]:
     return paths
 
 
-def render_run(store: Store, run_id: str, *, baseline_id: str | None = None, console: Console | None = None) -> RunOutcome:
-    """Verdict, regressions and the four outputs of one run; records the verdict in the store."""
-    analysis = analyse(store, run_id, baseline_id=baseline_id)
+def render_run(store: Store, run_id: str, *, baseline_id: str | None = None, console: Console | None = None,
+               limits: Limits | None = None) -> RunOutcome:
+    """Verdict, regressions and the four outputs of one run; records the verdict in the store.
+
+    Budgets are judged from the run's stored config, or from `limits` when given (re-judging)."""
+    analysis = analyse(store, run_id, baseline_id=baseline_id, limits=limits)
     _record_verdict(store, analysis)
     paths = write_outputs(analysis)
     if console is not None:

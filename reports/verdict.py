@@ -13,11 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from siteward.errors import EXIT_CANNOT_MEASURE, EXIT_FAIL, EXIT_PASS
-from siteward.records import Artifact, Finding, Measurement
+from siteward.records import AnyRecord, Finding
 
 from reports.regressions import Comparison
-
-AnyRecord = Measurement | Finding | Artifact
 
 # Checks that compare a measured value with a promised limit.
 LIMIT_CHECKS = ("budget", "threshold", "visual-diff", "lhci-assert")

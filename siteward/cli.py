@@ -35,18 +35,19 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars"
 PagesOpt = Annotated[Optional[list[str]], typer.Option("--page", help="only this page (repeatable)")]
 
 
-def _execute(config_path, target, results, stages, options, baseline=None) -> None:
+def _execute(config_path, target, results, stages: list[str], options: dict | None = None, *,
+             baseline=None, quiet: bool = False, pages: list[str] | None = None) -> None:
+    """Load the config, then hand the typed options of each stage to the runner (it plans, then runs)."""
     from siteward.runner import RunRequest, execute
 
     config = load_config(config_path, target=target, results=str(results) if results else None)
     _prepare_demo_secrets(config)
-    options = {k: v for k, v in options.items() if v not in (None, [], ())}
-    if "pages" in options:
-        known = {p.name for p in config.pages}
-        unknown = sorted(set(options["pages"]) - known)
-        if unknown:
-            raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
-    raise typer.Exit(execute(RunRequest(config, stages, options, baseline), console))
+    known = {p.name for p in config.pages}
+    unknown = sorted(set(pages or []) - known)
+    if unknown:
+        raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
+    request = RunRequest(config, stages, options or {}, baseline_id=baseline, quiet=quiet)
+    raise typer.Exit(execute(request, console))
 
 
 def _prepare_demo_secrets(config) -> None:
@@ -65,7 +66,7 @@ def run(
 ) -> None:
     """Run every configured stage, then report and gate (exit 0 pass, 1 fail, 2 usage, 3 could not measure)."""
     cfg = load_config(config, target=target, results=str(results) if results else None)
-    _execute(config, target, results, list(stage or cfg.stages), {"quiet": quiet}, baseline)
+    _execute(config, target, results, list(stage or cfg.stages), baseline=baseline, quiet=quiet)
 
 
 @app.command()
@@ -79,9 +80,12 @@ def sweep(
     baseline: BaselineOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Browser compatibility sweep: engines x devices, journeys, checks, screenshots, visual diffs."""
-    options = {"engines": engine, "devices": device, "pages": page, "journeys": journey,
-               "no_journeys": no_journeys, "quiet": quiet}
-    _execute(config, target, results, ["browsers"], options, baseline)
+    from browsers.stage import Options
+
+    options = Options(engines=tuple(engine or ()), devices=tuple(device or ()), pages=tuple(page or ()),
+                      journeys=tuple(journey or ()), no_journeys=no_journeys)
+    _execute(config, target, results, ["browsers"], {"browsers": options}, baseline=baseline, quiet=quiet,
+             pages=page)
 
 
 @app.command()
@@ -94,12 +98,11 @@ def audit(
     baseline: BaselineOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Lighthouse (through Lighthouse CI) per page, mobile and desktop, plus cheap page audits."""
-    for p in preset or []:
-        if p not in ("mobile", "desktop"):
-            raise UsageError(f"--preset {p}: expected mobile or desktop")
-    options = {"presets": preset, "runs": runs, "pages": page,
-               "lighthouserc": str(lighthouserc) if lighthouserc else None, "quiet": quiet}
-    _execute(config, target, results, ["audits"], options, baseline)
+    from audits.stage import Options
+
+    options = Options(presets=tuple(preset or ()), runs=runs, pages=tuple(page or ()),
+                      lighthouserc=str(lighthouserc) if lighthouserc else None)
+    _execute(config, target, results, ["audits"], {"audits": options}, baseline=baseline, quiet=quiet, pages=page)
 
 
 @app.command()
@@ -109,7 +112,7 @@ def load(
     multiplier: Annotated[Optional[float], typer.Option("--multiplier", min=0.01, help="times the peak (default 10)")] = None,
     duration: Annotated[Optional[float], typer.Option("--duration", min=1, help="seconds")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="peak (ramp to 10x, hold, spike) | open (arrival rate) | steady (constant users)")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="local worker processes (0 = one per core)")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=0, max=64, help="local worker processes (0 = one per core, at most 64)")] = None,
     master: Annotated[bool, typer.Option("--master", help="be the master of a distributed load test")] = False,
     worker: Annotated[bool, typer.Option("--worker", help="be a worker of a distributed load test")] = False,
     master_host: Annotated[Optional[str], typer.Option("--master-host", help="with --worker: the master's host")] = None,
@@ -120,17 +123,13 @@ def load(
     baseline: BaselineOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Load test with Locust: a shop traffic model at 10x the observed peak, with thresholds."""
-    if profile is not None and profile not in ("peak", "open", "steady"):
-        raise UsageError(f"--profile {profile}: expected peak, open or steady")
-    if master and worker:
-        raise UsageError("--master and --worker exclude each other")
-    if worker and not master_host:
-        raise UsageError("--worker needs --master-host HOST")
-    options = {"peak_rps": peak_rps, "multiplier": multiplier, "duration_s": duration, "profile": profile,
-               "workers": workers, "master": master, "worker": worker, "master_host": master_host,
-               "expect_workers": expect_workers, "master_port": master_port, "allow_hosts": allow_host, "confirm_host": i_own_this_host,
-               "quiet": quiet}
-    _execute(config, target, results, ["loadtests"], options, baseline)
+    from loadtests.stage import Options
+
+    options = Options(peak_rps=peak_rps, multiplier=multiplier, duration_s=duration, profile=profile,
+                      workers=workers, master=master, worker=worker, master_host=master_host,
+                      expect_workers=expect_workers, master_port=master_port, allow_hosts=tuple(allow_host or ()),
+                      confirm_host=i_own_this_host)
+    _execute(config, target, results, ["loadtests"], {"loadtests": options}, baseline=baseline, quiet=quiet)
 
 
 def _store_for(config_path, results):
@@ -143,14 +142,16 @@ def _store_for(config_path, results):
 @app.command()
 def report(
     run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough), or 'latest'")],
-    config: ConfigOpt = None, results: ResultsOpt = None, baseline: BaselineOpt = None,
+    config: Annotated[Optional[Path], typer.Option("-c", "--config", help="judge budgets against this config's limits instead of the run's own (and find the history through it)")] = None,
+    results: ResultsOpt = None, baseline: BaselineOpt = None,
 ) -> None:
-    """Re-render the reports of a stored run (also one that was killed halfway)."""
+    """Re-render the reports of a stored run (also one that was killed halfway), judged as the run was."""
     from siteward.runner import finish
 
-    _, store = _store_for(config, results)
+    cfg, store = _store_for(config, results)
     run_info = _resolve_run(store, run_id)
-    raise typer.Exit(finish(store, run_info.id, console, baseline_id=baseline))
+    raise typer.Exit(finish(store, run_info.id, console, baseline_id=baseline,
+                            rejudge=cfg if config is not None else None))
 
 
 def _resolve_run(store, run_id: str):
@@ -198,8 +199,10 @@ def baseline_approve(
 @baseline_app.command("list")
 def baseline_list(config: ConfigOpt = None, results: ResultsOpt = None) -> None:
     """List approved baselines."""
+    from browsers.baseline import list_baselines
+
     _, store = _store_for(config, results)
-    for b in store.baselines():
+    for b in list_baselines(store):
         console.print(f"{b.key}  run {b.run_id}  approved {b.approved}  {b.path}")
 
 

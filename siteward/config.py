@@ -1,188 +1,50 @@
-"""siteward.toml: schema, defaults and the loader that turns bad config into one clear message.
+"""siteward.toml, composed (the roof): the shared part plus each stage's section, and the loader
+that turns bad config into one clear message naming the file and the key.
 
-Defaults are what site-maintenance contracts promise: page response <= 2 s, first
-contentful paint <= 1.5 s on mobile, API p95 <= 300 ms and error ratio <= 0.1 % under
-load at 10x the observed peak. Secrets are named here (env var names), never stored.
+The shared sections and their defaults are in siteward.schema and siteward.stage; each
+stage owns its own section. Secrets are named here (env var names), never stored.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import math
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from audits.config import AuditsConfig
-from browsers.config import BrowsersConfig, JourneyConfig, VisualConfig
+from browsers.config import BrowsersConfig, VisualConfig, check_devices, check_engines
 from loadtests.config import LoadConfig
 from siteward.errors import ConfigError
-from siteward.secrets import REFERENCE
+from siteward.stage import BUILTIN_SOURCE, CoreConfig
+
+__all__ = ["BUILTIN_SOURCE", "SitewardConfig", "builtin_config_text", "load_config", "parse_config"]
 
 DEFAULT_CONFIG_NAME = "siteward.toml"
-BUILTIN_SOURCE = "<built-in demo config>"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SitewardConfig(CoreConfig):
+    """The whole siteward.toml: the shared part plus each stage's own section."""
 
-
-class TargetConfig(_Strict):
-    base_url: str = Field(description="the site under test, e.g. https://shop.example.com")
-    name: str = ""
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http(s) URL like http://127.0.0.1:8000, got {url!r}")
-        try:
-            port = parts.port  # raises on a port that is not a number in 0..65535
-        except ValueError:
-            port = 0
-        if port == 0:
-            raise ValueError(f"expected a port number 1-65535 in {url!r}")
-        return url.rstrip("/")
-
-
-class PageConfig(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    path: str = Field(description="path below base_url, e.g. /product/canvas-sneaker")
-    required: list[str] = Field(default_factory=list, description="selectors that must be visible")
-    mask: list[str] = Field(default_factory=list, description="selectors masked in screenshots")
-    journey_state: str | None = Field(None, description="journey whose browser state this page needs")
-
-    @field_validator("path")
-    @classmethod
-    def _absolute_path(cls, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError(f"expected a path starting with '/', got {path!r}")
-        return path
-
-
-def _default_budgets() -> dict[str, float]:
-    return {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1}
-
-
-class BudgetsConfig(_Strict):
-    """Global limits, then per form factor, then per page (the most specific wins)."""
-
-    global_: dict[str, float] = Field(default_factory=_default_budgets, alias="global")
-    mobile: dict[str, float] = Field(default_factory=lambda: {"fcp_ms": 1500.0})
-    desktop: dict[str, float] = Field(default_factory=dict)
-    pages: dict[str, dict[str, float]] = Field(default_factory=dict)
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    @field_validator("global_", "mobile", "desktop")
-    @classmethod
-    def _non_negative(cls, limits: dict[str, float]) -> dict[str, float]:
-        for key, value in limits.items():
-            if value < 0:
-                raise ValueError(f"budget {key!r} must be >= 0, got {value:g}")
-        return limits
-
-    @field_validator("pages")
-    @classmethod
-    def _pages_non_negative(cls, pages: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for page, limits in pages.items():
-            for key, value in limits.items():
-                if value < 0:
-                    raise ValueError(f"budget {page}.{key} must be >= 0, got {value:g}")
-        return pages
-
-    def limit_for(self, metric: str, *, page: str | None = None, form_factor: str | None = None) -> float | None:
-        limit = self.global_.get(metric)
-        if form_factor in ("mobile", "desktop"):
-            limit = getattr(self, form_factor).get(metric, limit)
-        if page is not None:
-            limit = self.pages.get(page, {}).get(metric, limit)
-        return limit
-
-
-class ResultsConfig(_Strict):
-    root: str = "results"
-    history: str | None = Field(None, description="SQLite history; default <root>/history.sqlite")
-
-
-STAGES = ("browsers", "audits", "loadtests")
-Stage = Literal["browsers", "audits", "loadtests"]
-
-
-class SitewardConfig(_Strict):
-    target: TargetConfig
-    stages: list[Stage] = Field(default_factory=lambda: list(STAGES), description="what `siteward run` runs")
-    pages: list[PageConfig] = Field(default_factory=list)
-    journeys: list[JourneyConfig] = Field(default_factory=list)
     browsers: BrowsersConfig = Field(default_factory=BrowsersConfig)
     visual: VisualConfig = Field(default_factory=VisualConfig)
-    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     audits: AuditsConfig = Field(default_factory=AuditsConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
-    results: ResultsConfig = Field(default_factory=ResultsConfig)
-    secrets: dict[str, str] = Field(default_factory=dict, description="name -> environment variable")
-
-    # Where the config came from: not a key of the file (a private attribute cannot be set from TOML).
-    _source: str = PrivateAttr(BUILTIN_SOURCE)
-
-    @property
-    def source(self) -> str:
-        return self._source
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "SitewardConfig":
-        names = [p.name for p in self.pages]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"pages: page names must be unique; repeated: {', '.join(dupes)}")
-        journeys = {j.name for j in self.journeys}
-        for index, page in enumerate(self.pages):
-            if page.journey_state and page.journey_state not in journeys:
-                raise ValueError(f"pages[{index}].journey_state: page {page.name!r} names journey_state"
-                                 f" {page.journey_state!r}, which is not a journey")
-        for unknown in sorted(set(self.budgets.pages) - set(names)):
-            raise ValueError(f"budgets.pages.{unknown} names no configured page (pages: {', '.join(names) or 'none'})")
-        for name, env in self.secrets.items():
-            if not env.replace("_", "").isalnum():
-                raise ValueError(f"secrets.{name} must name an environment variable, got {env!r}")
-        for j_index, journey in enumerate(self.journeys):
-            for index, step in enumerate(journey.steps):
-                for ref in REFERENCE.findall(step.value or ""):
-                    if ref not in self.secrets:
-                        declared = ", ".join(sorted(self.secrets)) or "none"
-                        raise ValueError(
-                            f"journeys[{j_index}].steps[{index}].value: journey '{journey.name}' step {index + 1}"
-                            f" uses ${{secrets.{ref}}},"
-                            f" which is not declared under [secrets] (declared: {declared})"
-                        )
+    def _journey_profiles(self) -> "SitewardConfig":
+        """Journeys live in the spine; their engine and device names are the browsers stage's to check."""
+        for index, journey in enumerate(self.journeys):
+            for key, check in (("engines", check_engines), ("devices", check_devices)):
+                try:
+                    check(getattr(journey, key))
+                except ValueError as exc:
+                    raise ValueError(f"journeys[{index}].{key}: {exc}") from None
         return self
-
-    def page(self, name: str) -> PageConfig:
-        for page in self.pages:
-            if page.name == name:
-                return page
-        raise KeyError(name)
-
-    def url(self, path: str) -> str:
-        return self.target.base_url + path
-
-    def fingerprint(self) -> str:
-        """Hash of what decides comparability of runs (not the target URL's port)."""
-        data = self.model_dump(mode="json", exclude={"target", "results"}, by_alias=True)
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-    def results_root(self) -> Path:
-        return Path(self.results.root)
-
-    def history_path(self) -> Path:
-        return Path(self.results.history) if self.results.history else self.results_root() / "history.sqlite"
 
 
 # --------------------------------------------------------------------------- loading

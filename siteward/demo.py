@@ -59,13 +59,12 @@ def run_demo(faults: list[str], *, results: Path | None, quiet: bool, console: C
         console.print(f"siteward demo: the demo shop is serving on {shop.url}")
         config = demo_config(results, shop.url)
         stages = list(config.stages)
-        options = {"quiet": quiet}
         if faults:
             if not _has_clean_baseline(config):
                 console.print("siteward demo: no clean run in the history yet; running the clean shop first")
-                execute(RunRequest(config, stages, options), console)
+                execute(RunRequest(config, stages, quiet=quiet), console)
             shop.set_faults(faults)
             console.print(f"siteward demo: injected fault(s): {', '.join(faults)}")
-        code = execute(RunRequest(config, stages, options), console)
+        code = execute(RunRequest(config, stages, quiet=quiet), console)
     console.print("siteward demo: the demo shop has stopped")
     return code

@@ -2,8 +2,9 @@
 
 Three kinds, one shape in the store (records table):
 - Measurement: a metric of a subject with its raw samples (regression analysis needs them).
-- Finding: a check's outcome (pass/fail/warn/error/skip) with a message and evidence;
-  budgets and thresholds are findings of check "budget"/"threshold" with limit/value/unit.
+- Finding: a check's outcome (pass/fail/warn/error/skip) with a message and evidence.
+  Stages never judge budgets: reports/ turns measurements into "budget"/"threshold"
+  findings (with limit/value/unit) from the run's stored config.
 - Artifact: a file kept as evidence (screenshot, diff, Lighthouse report, Locust stats).
 
 `subject` names what was measured, e.g. "home|chromium|pixel-7" or "GET /product/{slug}";
@@ -43,6 +44,10 @@ class Measurement(_Record):
     samples: list[float]
     # Lower is better for timings; scores and rates are higher-is-better.
     higher_is_better: bool = False
+    # Files that show what was measured (screenshot, Lighthouse report, load series), relative
+    # to the run dir, and facts about how (e.g. differing pixels): a budget line cites both.
+    evidence: list[str] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("samples")
     @classmethod
@@ -82,46 +87,15 @@ class Artifact(_Record):
     media_type: str = "application/octet-stream"
 
 
+AnyRecord = Measurement | Finding | Artifact
 Record = Annotated[Union[Measurement, Finding, Artifact], Field(discriminator="kind")]
 
 
 _record_adapter: TypeAdapter = TypeAdapter(Record)
 
 
-def parse_record(data: str | bytes | dict) -> Measurement | Finding | Artifact:
+def parse_record(data: str | bytes | dict) -> AnyRecord:
     """Parse any record from its stored JSON form."""
     if isinstance(data, dict):
         return _record_adapter.validate_python(data)
     return _record_adapter.validate_json(data)
-
-
-def budget_finding(
-    *,
-    stage: Stage,
-    subject: str,
-    name: str,
-    limit: float,
-    value: float,
-    unit: str,
-    higher_is_better: bool = False,
-    tags: dict[str, str] | None = None,
-    check: str = "budget",
-    evidence: list[str] | None = None,
-) -> Finding:
-    """A pass/fail record for one budget or threshold: value within limit passes."""
-    passed = value >= limit if higher_is_better else value <= limit
-    op = ">=" if higher_is_better else "<="
-    message = f"{name}: {value:g} {unit} (budget {op} {limit:g} {unit})"
-    return Finding(
-        stage=stage,
-        subject=subject,
-        check=check,
-        status="pass" if passed else "fail",
-        message=message,
-        limit=limit,
-        value=value,
-        unit=unit,
-        tags={**(tags or {}), "budget": name},
-        evidence=evidence or [],
-        data={"higher_is_better": higher_is_better},
-    )

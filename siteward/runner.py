@@ -1,31 +1,38 @@
-"""Run orchestration: config -> stages -> records in the store -> reports -> exit code.
+"""Run orchestration (the roof): config -> plan every stage -> run them -> records -> reports -> exit code.
 
-Each stage runs in turn; a stage that breaks becomes an error record and the next
-stage still runs. SIGINT/SIGTERM stop the stages, and the report is still rendered
-from everything measured so far.
+Every requested stage is planned before the run directory exists (bad usage is exit 2
+before a single request). Each stage then runs in turn; a stage that breaks becomes an
+error record and the next stage still runs. SIGINT/SIGTERM stop the stages, and the
+report is still rendered from everything measured so far.
 """
 
 from __future__ import annotations
 
-import importlib
 import signal
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from rich.console import Console
 
+from audits import stage as audits_stage
+from browsers import stage as browsers_stage
+from loadtests import stage as loadtests_stage
+from reports import Limits, render_run
 from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
 from siteward.records import Finding
 from siteward.secrets import Secrets
-from siteward.stage import StageContext
+from siteward.stage import StageContext, StageModule
 from siteward.store import Store, new_run_id
-from siteward.tools import tool_versions
 from siteward.target import require_target
+from siteward.tools import tool_versions
 
-STAGE_MODULES = {"browsers": "browsers.stage", "audits": "audits.stage", "loadtests": "loadtests.stage"}
+# The static registry: every stage by name, in the order `siteward run` runs them.
+STAGES: dict[str, StageModule] = {
+    browsers_stage.NAME: browsers_stage, audits_stage.NAME: audits_stage, loadtests_stage.NAME: loadtests_stage,
+}
 
 
 class Interrupted(Exception):
@@ -49,46 +56,25 @@ def _interrupts_raise() -> Iterator[None]:
 class RunRequest:
     config: SitewardConfig
     stages: list[str]
-    options: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)  # stage name -> that stage's Options
     baseline_id: str | None = None
+    quiet: bool = False
 
 
-def validate_request(request: RunRequest) -> None:
-    """Bad usage is exit 2 before anything runs: before the run directory, before a single
-    request to the target (a load target off the allow list must never see one)."""
-    config, options = request.config, request.options
+def plan_stages(request: RunRequest) -> dict[str, Any]:
+    """Every stage's plan, or UsageError: before the run directory, before a single request to
+    the target (a load target off the allow list must never see one)."""
     for stage in request.stages:
-        if stage not in STAGE_MODULES:
-            raise UsageError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_MODULES)}")
-    if "browsers" in request.stages:
-        from browsers.plan import build_plan
-
-        build_plan(config, options)  # unknown engines, devices, pages, journeys
-    if "audits" in request.stages:
-        from audits.stage import lighthouserc_path, run_count, selected_presets
-
-        selected_presets(config, options.get("presets"))
-        run_count(config, options.get("runs"))
-        lighthouserc_path(config, options.get("lighthouserc"))
-    if "loadtests" in request.stages and not options.get("worker"):
-        from loadtests.safety import check_target as check_load_target
-        from loadtests.stage import resolve_plan
-
-        check_load_target(config.target.base_url, [*config.load.allow_hosts, *(options.get("allow_hosts") or [])],
-                          confirmed=bool(options.get("confirm_host")))
-        resolve_plan(config, options)  # caps: users, rate, duration
-
-
-def _config_snapshot(config: SitewardConfig) -> dict[str, Any]:
-    data = config.model_dump(mode="json", by_alias=True)
-    data["source"] = config.source
-    return data
+        if stage not in STAGES:
+            raise UsageError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    return {name: STAGES[name].plan(request.config, request.options.get(name) or STAGES[name].Options())
+            for name in request.stages}
 
 
 def execute(request: RunRequest, console: Console) -> int:
     """Run the requested stages into a new run directory and return the exit code."""
     config = request.config
-    validate_request(request)
+    plans = plan_stages(request)
     store = Store(config.history_path())
     if request.baseline_id:  # an unknown --baseline is exit 2 now, not after the whole run
         try:
@@ -104,17 +90,17 @@ def execute(request: RunRequest, console: Console) -> int:
         raise UsageError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
     store.create_run(
         run_id=run_id, target=config.target.name or config.target.base_url, fingerprint=config.fingerprint(),
-        config=_config_snapshot(config), stages=request.stages, run_dir=run_dir.resolve(),
+        config=config.snapshot(), stages=request.stages, run_dir=run_dir.resolve(),
     )
     ctx = StageContext(
         config=config, run_id=run_id, run_dir=run_dir.resolve(), store=store, secrets=secrets,
-        console=console, options=request.options,
+        console=console, quiet=request.quiet,
     )
     console.print(f"siteward: run [bold]{run_id}[/] against {config.target.base_url} -> {run_dir}", soft_wrap=True)
     with _interrupts_raise():
         try:
             store.set_tool_versions(run_id, tool_versions())
-            _run_stages(ctx, request.stages)
+            _run_stages(ctx, plans)
         except Interrupted as why:
             ctx.emit(Finding(stage="run", subject="run", check="interrupted", status="error",
                              message=f"run interrupted by {why}; the report shows what was measured"))
@@ -122,7 +108,7 @@ def execute(request: RunRequest, console: Console) -> int:
     return finish(store, run_id, console, baseline_id=request.baseline_id)
 
 
-def _run_stages(ctx: StageContext, stages: list[str]) -> None:
+def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> None:
     try:
         require_target(ctx.config.target.base_url)
         unreachable = None
@@ -133,10 +119,9 @@ def _run_stages(ctx: StageContext, stages: list[str]) -> None:
                          message=unreachable, severity="critical"))
         ctx.console.print(f"[red]{unreachable}")
         return
-    for stage in stages:
+    for stage, plan in plans.items():
         try:
-            module = importlib.import_module(STAGE_MODULES[stage])
-            module.run_stage(ctx)
+            STAGES[stage].run(ctx, plan)
         except Interrupted:
             raise
         except (CannotMeasure, SitewardError) as exc:
@@ -155,11 +140,13 @@ def _run_stages(ctx: StageContext, stages: list[str]) -> None:
             ctx.console.print(f"[red]{stage} stage broke: {exc} (details: {trace})")
 
 
-def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None) -> int:
-    """Render the reports for a run (also used by `siteward report`) and print the verdict."""
-    from reports import render_run
+def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None,
+           rejudge: SitewardConfig | None = None) -> int:
+    """Render the reports for a run (also used by `siteward report`) and print the verdict.
 
-    outcome = render_run(store, run_id, baseline_id=baseline_id, console=console)
+    Budgets are judged from the run's stored config, or from `rejudge`'s limits when given."""
+    limits = Limits.from_snapshot(rejudge.snapshot(), rejudge.source) if rejudge is not None else None
+    outcome = render_run(store, run_id, baseline_id=baseline_id, console=console, limits=limits)
     colour = {"pass": "green", "fail": "red"}.get(outcome.verdict, "yellow")
     console.print(f"verdict: [bold {colour}]{outcome.verdict.upper()}[/] (exit {outcome.exit_code})")
     report = outcome.paths.get("report.html")

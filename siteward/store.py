@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from siteward.errors import UsageError
-from siteward.records import Artifact, Finding, Measurement, parse_record, utcnow
+from siteward.records import AnyRecord, Measurement, parse_record, utcnow
 
-AnyRecord = Measurement | Finding | Artifact
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -1,12 +1,17 @@
-"""Helpers every stage's tests share: the demo config against a live shop, a StageContext on a temp store."""
+"""Helpers every stage's tests share: the demo config against a live shop, a StageContext on a temp
+store, and the stage contract driven as the runner drives it (plan, then run)."""
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reports.budgets import Limits, judge
 from siteward.config import SitewardConfig, builtin_config_text, parse_config
+from siteward.records import Finding
+from siteward.runner import STAGES
 from siteward.secrets import Secrets
 from siteward.stage import StageContext
 from siteward.store import Store
@@ -24,14 +29,40 @@ def demo_config(base_url: str, **sections: Any) -> SitewardConfig:
     return parse_config(data, "<test config>")
 
 
+@dataclass
+class StagedContext(StageContext):
+    """A context that remembers which stage it is for and the command-line options to plan with."""
+
+    stage: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
 def stage_context(config: SitewardConfig, root: Path, stage: str, *, environ: dict[str, str] | None = None,
-                  **options: Any) -> StageContext:
+                  **options: Any) -> StagedContext:
     """A run of `stage` in a temp history under `root`, progress bars off."""
     store = Store(root / "history.sqlite")
     run_dir = root / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    run_id = store.create_run(target=config.target.base_url, fingerprint=config.fingerprint(), config={},
-                              stages=[stage], run_dir=run_dir)
-    return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
-                        secrets=Secrets(config.secrets, environ=environ or {}),
-                        options={"quiet": True, **options})
+    run_id = store.create_run(target=config.target.base_url, fingerprint=config.fingerprint(),
+                              config=config.snapshot(), stages=[stage], run_dir=run_dir)
+    return StagedContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
+                         secrets=Secrets(config.secrets, environ=environ or {}), quiet=True,
+                         stage=stage, options=options)
+
+
+def stage_options(stage: str, options: dict[str, Any]) -> Any:
+    """The stage's typed Options from keyword options (lists become tuples, as the CLI builds them)."""
+    typed = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k != "quiet" and v is not None}
+    return STAGES[stage].Options(**typed)
+
+
+def run_stage(ctx: StagedContext) -> None:
+    """Plan (bad usage raises here, before any record) and run, as siteward.runner does."""
+    module = STAGES[ctx.stage]
+    module.run(ctx, module.plan(ctx.config, stage_options(ctx.stage, ctx.options)))
+
+
+def judged(ctx: StageContext, check: str | None = None) -> list[Finding]:
+    """The budget/threshold findings reports/ judges from this context's measurements."""
+    found = judge(ctx.store.records(ctx.run_id, kind="measurement"), Limits.from_snapshot(ctx.config.snapshot()))
+    return [f for f in found if check is None or f.check == check]

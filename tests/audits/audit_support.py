@@ -7,7 +7,7 @@ from typing import Any
 
 from siteward.config import SitewardConfig
 from siteward.stage import StageContext
-from stage_helpers import demo_config, stage_context
+from stage_helpers import demo_config, judged, stage_context
 
 __all__ = ["demo_config", "make_ctx", "records"]
 
@@ -17,4 +17,6 @@ def make_ctx(config: SitewardConfig, root: Path, **options: Any) -> StageContext
 
 
 def records(ctx: StageContext, kind: str | None = None) -> list:
-    return ctx.store.records(ctx.run_id, kind=kind)
+    """The stage's records, with the budget lines reports/ judges from its measurements among the findings."""
+    stored = ctx.store.records(ctx.run_id, kind=kind)
+    return stored + judged(ctx) if kind in (None, "finding") else stored

@@ -7,9 +7,11 @@ import json
 import psutil
 import pytest
 
-from audits.stage import journey_headers, run_stage
+from audits.stage import journey_headers
+from stage_helpers import run_stage
 from audit_support import demo_config, make_ctx, records
 from siteward.errors import ConfigError, TargetUnreachable, ToolMissing, UsageError
+from siteward.records import Artifact
 
 
 @pytest.mark.lighthouse
@@ -97,19 +99,21 @@ def test_journey_that_cannot_run_is_an_error_and_page_audits_still_run(shop, tmp
     assert any(f.check == "seo" for f in records(ctx, "finding"))
 
 
-def test_handoff_storage_state_is_used_without_replaying_the_journey(shop, tmp_path):
-    """With the browsers stage's state file, the audits stage sends its cookies as they are."""
-    state = tmp_path / "fill-cart.json"
+def test_browsers_stage_state_is_used_without_replaying_the_journey(shop, tmp_path):
+    """With the browsers stage's state record in the run, the audits stage sends its cookies as they are."""
+    config = demo_config(shop.url, audits={"lighthouse": False})
+    ctx = make_ctx(config, tmp_path)
+    state = ctx.run_dir / "state" / "fill-cart.json"
+    state.parent.mkdir()
     state.write_text(json.dumps({"cookies": [{"name": "probe", "value": "handoff", "domain": "127.0.0.1", "path": "/",
                                               "expires": -1, "httpOnly": False, "secure": False, "sameSite": "Lax"}],
                                  "origins": []}))
-    config = demo_config(shop.url, audits={"lighthouse": False})
-    ctx = make_ctx(config, tmp_path)
-    ctx.handoff = {"storage_state": {"fill-cart": str(state)}}
+    ctx.emit(Artifact(stage="browsers", subject="fill-cart", tags={"journey": "fill-cart"}, role="storage-state",
+                      path=ctx.relative(state), media_type="application/json"))
     state_dir = tmp_path / "replays"
     state_dir.mkdir()
     headers, failures = journey_headers(ctx, config.pages, state_dir)
     assert failures == {}
     assert headers == {"checkout": {"Cookie": "probe=handoff"}}
     assert list(state_dir.iterdir()) == []  # nothing replayed
-    assert [f.data["source"] for f in records(ctx, "finding") if f.check == "journey-state"] == ["handoff"]
+    assert [f.data["source"] for f in records(ctx, "finding") if f.check == "journey-state"] == ["browsers-stage"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audits.stage import run_stage
+from stage_helpers import run_stage
 from audit_support import demo_config, make_ctx, records
 from test_lighthouse_sweep import FAULT_BUDGETS
 

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from audits.lhr import extract_metrics, median_run_index
-from audits.stage import run_stage
+from stage_helpers import run_stage
 from audits.tools import PROJECT_ROOT
 from audit_support import demo_config, make_ctx, records
 

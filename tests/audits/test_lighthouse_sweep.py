@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from audits.lhr import metric_specs
-from audits.stage import run_stage
+from stage_helpers import run_stage
 
 from audit_support import demo_config, make_ctx, records
 

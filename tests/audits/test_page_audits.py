@@ -12,7 +12,7 @@ import pytest
 
 from audits.gather import gather_tls
 from audits.page_checks import check_tls
-from audits.stage import run_stage
+from stage_helpers import run_stage
 from audit_support import demo_config, make_ctx, records
 
 CHECKS = ("security-headers", "caching", "compression", "image-formats", "broken-links", "seo")

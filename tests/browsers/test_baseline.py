@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from browsers.baseline import approve, baseline_filename, list_baselines
-from browsers.visual import compare_with_baseline, sha256_file
+from browsers.visual import sha256_file
+from sweep_helpers import visual_verdict
 from siteward.config import builtin_config_text, parse_config
 from siteward.errors import UsageError
 from siteward.records import Artifact
@@ -29,10 +30,10 @@ def new_run(root: Path, run_id: str) -> StageContext:
     store = Store(config.history_path())
     run_dir = root / run_id
     run_dir.mkdir(parents=True)
-    store.create_run(target="demo", fingerprint=config.fingerprint(), config={}, stages=["browsers"],
-                     run_dir=run_dir, run_id=run_id)
+    store.create_run(target="demo", fingerprint=config.fingerprint(), config=config.snapshot(),
+                     stages=["browsers"], run_dir=run_dir, run_id=run_id)
     return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store, secrets=Secrets({}),
-                        options={"quiet": True})
+                        quiet=True)
 
 
 def page_image(page: str, engine: str, shade: int = 0) -> Image.Image:
@@ -138,12 +139,12 @@ def test_approving_a_later_run_replaces_the_baseline_and_the_next_diff_uses_it(t
     shots = take_screenshots(second, shade=60)  # a visibly different background
     tags = {"page": "home", "engine": "chromium", "device": "desktop"}
     key = "visual:home|chromium|desktop"
-    assert compare_with_baseline(second, key, shots["home", "chromium", "desktop"], tags).status == "fail"
+    assert visual_verdict(second, key, shots["home", "chromium", "desktop"], tags).status == "fail"
 
     assert approve(second.store, second.store.run("run-2"), tmp_path, pages=["home"], profiles=["desktop"]) == [key]
     assert second.store.baseline(key).run_id == "run-2"
     assert second.store.baseline("visual:product|chromium|desktop").run_id == "run-1"
-    assert compare_with_baseline(second, key, shots["home", "chromium", "desktop"], tags).status == "pass"
+    assert visual_verdict(second, key, shots["home", "chromium", "desktop"], tags).status == "pass"
 
 
 def test_baseline_file_names_are_safe_and_distinct():

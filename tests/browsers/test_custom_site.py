@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browsers.stage import run_stage
+from stage_helpers import run_stage
 from sweep_helpers import findings, make_ctx, records
 from sites import serve, write_site
 from siteward.config import load_config

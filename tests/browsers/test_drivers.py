@@ -7,8 +7,9 @@ import time
 import pytest
 from playwright.sync_api import sync_playwright
 
-from browsers.playwright_driver import CHROMIUM_ARGS, CHROMIUM_PATH, _short
-from browsers.selectors import text_xpath
+from browsers.playwright_driver import CHROMIUM_PATH
+from siteward.page_session import CHROMIUM_ARGS, short_error as _short
+from siteward.selectors import text_xpath
 from browsers.xvfb import Xvfb
 
 HTML = """<html><body>

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from browsers.config import JourneyConfig
-from browsers.journeys import absolute_url, load_python_journey, secret_problem, url_matches
+from siteward.journeys import JourneyConfig
+from siteward.journeys import absolute_url, load_python_journey, secret_problem, url_matches
 from browsers.plan import Profile, auto_concurrency, build_plan, interleave, journey_profiles, state_profile
-from browsers.selectors import UnsupportedSelector, for_webdriver, text_xpath, xpath_literal
+from stage_helpers import stage_options
+from siteward.selectors import UnsupportedSelector, for_webdriver, text_xpath, xpath_literal
 from sweep_helpers import make_ctx
 from siteward.config import load_config
 from siteward.errors import ConfigError, UsageError
@@ -19,14 +20,18 @@ def demo():
     return load_config(None, target="http://127.0.0.1:9")
 
 
+def options_of(flags: dict):
+    return stage_options("browsers", flags)
+
+
 def test_options_narrow_the_config(demo):
-    plan = build_plan(demo, {"engines": ["webkit"], "devices": ["pixel-7", "fold"], "pages": ["home", "checkout"],
-                             "journeys": ["checkout"]})
+    plan = build_plan(demo, options_of({"engines": ["webkit"], "devices": ["pixel-7", "fold"],
+                                        "pages": ["home", "checkout"], "journeys": ["checkout"]}))
     assert plan.engines == ["webkit"] and plan.devices == ["pixel-7", "fold"]
     assert [p.name for p in plan.pages] == ["home", "checkout"]
     assert [j.name for j in plan.journeys] == ["checkout"]
     assert plan.state_journeys == ["fill-cart"]  # the checkout page needs the cart
-    assert build_plan(demo, {"no_journeys": True}).journeys == []
+    assert build_plan(demo, options_of({"no_journeys": True})).journeys == []
 
 
 @pytest.mark.parametrize("options, message", [
@@ -37,11 +42,11 @@ def test_options_narrow_the_config(demo):
 ])
 def test_unknown_names_on_the_command_line_are_usage_errors(demo, options, message):
     with pytest.raises(UsageError, match=message):
-        build_plan(demo, options)
+        build_plan(demo, options_of(options))
 
 
 def test_journeys_restrict_their_profiles(demo):
-    plan = build_plan(demo, {"engines": ["chromium", "webkit"], "devices": ["desktop", "pixel-7"]})
+    plan = build_plan(demo, options_of({"engines": ["chromium", "webkit"], "devices": ["desktop", "pixel-7"]}))
     only_phone_webkit = JourneyConfig(name="j", steps=[{"goto": "/"}], engines=["webkit"], devices=["pixel-7"])
     assert journey_profiles(only_phone_webkit, plan) == [Profile("webkit", "pixel-7")]
     assert len(journey_profiles(JourneyConfig(name="all", steps=[{"goto": "/"}]), plan)) == 4
@@ -112,7 +117,7 @@ def test_selectors_for_webdriver():
 
 
 def test_a_bad_python_journey_is_a_config_error_before_any_browser_starts(tmp_path):
-    from browsers.stage import run_stage
+    from stage_helpers import run_stage
 
     path = tmp_path / "siteward.toml"
     path.write_text('[target]\nbase_url = "http://127.0.0.1:9"\n[[journeys]]\nname = "p"\n'

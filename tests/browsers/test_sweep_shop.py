@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from browsers.stage import run_stage
+from stage_helpers import run_stage
 from sweep_helpers import demo_config, findings, make_ctx, records
 
 pytestmark = pytest.mark.browser
@@ -73,11 +73,11 @@ def test_clean_shop_checkout_on_three_engines_and_two_phones(shop, tmp_path):
     budgets = findings(ctx, "budget")
     assert any(f.tags.get("budget") == "fcp_ms" and f.tags["form_factor"] == "mobile" for f in budgets)
 
-    # The fill-cart state reaches the audits stage and the checkout page.
-    state_file = ctx.handoff["storage_state"]["fill-cart"]
-    cookies = json.loads(open(state_file).read())["cookies"]
+    # The fill-cart state reaches the audits stage (as a record) and the checkout page.
+    states = [a for a in records(ctx, "artifact") if a.role == "storage-state"]
+    assert [a.tags["journey"] for a in states] == ["fill-cart"]
+    cookies = json.loads((ctx.run_dir / states[0].path).read_text())["cookies"]
     assert any(c["name"] == "sw_session" for c in cookies)
-    assert [a.role for a in records(ctx, "artifact") if a.role == "storage-state"] == ["storage-state"]
     checkout_status = [f for f in findings(ctx, "http-status") if f.tags["page"] == "checkout"]
     assert len(checkout_status) == 6 and all(f.status == "pass" for f in checkout_status)
 

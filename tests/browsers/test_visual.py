@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from browsers import visual
-from browsers.visual import compare_with_baseline, diff_images, sha256_file, visual_key
+from browsers import pixeldiff
+from browsers.pixeldiff import diff_images
+from browsers.visual import sha256_file, visual_key
+from sweep_helpers import visual_verdict
 from siteward.config import builtin_config_text, parse_config
 from siteward.errors import UsageError
 from siteward.secrets import Secrets
@@ -132,15 +134,15 @@ def test_counts_match_the_pixelmatch_reference():
 
 
 def test_sparse_and_dense_anti_aliasing_agree():
-    _, base = visual._opaque_packed(text_image("1"))
-    _, current = visual._opaque_packed(text_image("L"))
+    _, base = pixeldiff._opaque_packed(text_image("1"))
+    _, current = pixeldiff._opaque_packed(text_image("L"))
     height, width = base.shape
     base, current = base.reshape(-1), current.reshape(-1)
     changed = np.flatnonzero(base != current)
     found = 0
     for one, other in ((base, current), (current, base)):
-        sparse = visual._antialiased(one, other, changed, width, height, dense=False)
-        dense = visual._antialiased(one, other, changed, width, height, dense=True)
+        sparse = pixeldiff._antialiased(one, other, changed, width, height, dense=False)
+        dense = pixeldiff._antialiased(one, other, changed, width, height, dense=True)
         assert (sparse == dense).all()
         found += sparse.sum()
     assert found > 0
@@ -154,7 +156,7 @@ def test_masked_rectangles_are_ignored():
     assert result.differing_pixels == 100
     assert result.masked_pixels == 30 * 20
     assert result.total_pixels == 200 * 120 - 600
-    assert rgb_at(result.diff_image, (50, 35)) == visual.MASK_BLUE
+    assert rgb_at(result.diff_image, (50, 35)) == pixeldiff.MASK_BLUE
     half = diff_images(base, current, masks=[(40, 30, 50, 40)])  # covers half of the first box
     assert half.differing_pixels == 100 + 100
 
@@ -216,10 +218,10 @@ def make_ctx(tmp_path: Path, **sections) -> StageContext:
     store = Store(config.history_path())
     run_dir = config.results_root() / "run-2"
     run_dir.mkdir(parents=True)
-    run_id = store.create_run(target="demo", fingerprint=config.fingerprint(), config={}, stages=["browsers"],
+    run_id = store.create_run(target="demo", fingerprint=config.fingerprint(), config=config.snapshot(), stages=["browsers"],
                               run_dir=run_dir, run_id="run-2")
     return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
-                        secrets=Secrets({}), options={"quiet": True})
+                        secrets=Secrets({}), quiet=True)
 
 
 TAGS = {"page": "home", "engine": "chromium", "device": "desktop", "form_factor": "desktop"}
@@ -252,7 +254,7 @@ def test_key_names_page_engine_and_device():
 
 def test_without_a_baseline_the_check_is_skipped(tmp_path):
     ctx = make_ctx(tmp_path)
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, blank()), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, blank()), TAGS)
     assert finding.status == "skip"
     assert finding.message == "no approved baseline; run `siteward baseline approve`"
     assert [f.status for f in stored(ctx, "finding")] == ["skip"]
@@ -263,7 +265,7 @@ def test_an_unchanged_page_passes_with_evidence(tmp_path):
     ctx = make_ctx(tmp_path)
     page = with_box(text_image("L"))
     approve_file(ctx, page)
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, page.copy()), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, page.copy()), TAGS)
     assert (finding.status, finding.check, finding.value, finding.limit) == ("pass", "visual-diff", 0.0, 0.001)
     assert finding.evidence == ["screenshots/home-chromium-desktop.png", "diffs/home/chromium-desktop-baseline.png",
                                 "diffs/home/chromium-desktop.png"]
@@ -280,7 +282,7 @@ def test_a_changed_page_fails_the_budget_and_says_how_much(tmp_path):
     ctx = make_ctx(tmp_path)
     base = blank(200, 100)
     approve_file(ctx, base)
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, with_box(blank(200, 120))), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, with_box(blank(200, 120))), TAGS)
     assert finding.status == "fail"
     assert finding.value == pytest.approx((200 + 200 * 20) / (200 * 120))
     assert "4200 of 24000 pixels differ" in finding.message
@@ -293,14 +295,14 @@ def test_a_changed_page_fails_the_budget_and_says_how_much(tmp_path):
 def test_a_page_budget_overrides_the_visual_limit(tmp_path):
     ctx = make_ctx(tmp_path, budgets={"pages": {"home": {"visual_diff_ratio": 0.05}}})
     approve_file(ctx, blank())
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, with_box(blank())), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, with_box(blank())), TAGS)
     assert (finding.status, finding.limit) == ("pass", 0.05)
 
 
 def test_visual_settings_come_from_the_config(tmp_path):
     ctx = make_ctx(tmp_path, visual={"threshold": 0.0, "max_diff_ratio": 0.5})
     approve_file(ctx, blank())
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, with_box(blank(), colour=(250, 250, 250))), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, with_box(blank(), colour=(250, 250, 250))), TAGS)
     assert finding.data["differing_pixels"] == 200  # invisible at the default threshold of 0.1
     assert (finding.status, finding.limit) == ("pass", 0.5)
 
@@ -309,10 +311,10 @@ def test_a_changed_baseline_file_is_an_error_not_a_verdict(tmp_path):
     ctx = make_ctx(tmp_path)
     path = approve_file(ctx, blank())
     with_box(blank()).save(path)
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, blank()), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, blank()), TAGS)
     assert finding.status == "error" and "changed since it was approved" in finding.message
     path.unlink()
-    finding = compare_with_baseline(ctx, KEY, screenshot(ctx, blank()), TAGS)
+    finding = visual_verdict(ctx, KEY, screenshot(ctx, blank()), TAGS)
     assert finding.status == "error" and "missing" in finding.message
 
 
@@ -321,7 +323,7 @@ def test_an_unreadable_screenshot_is_an_error_record(tmp_path):
     approve_file(ctx, blank())
     broken = ctx.evidence_dir("screenshots") / "broken.png"
     broken.write_bytes(b"not a png")
-    finding = compare_with_baseline(ctx, KEY, broken, TAGS)
+    finding = visual_verdict(ctx, KEY, broken, TAGS)
     assert finding.status == "error"
     assert "cannot identify image file" in finding.message
     assert stored(ctx, "measurement") == []

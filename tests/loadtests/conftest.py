@@ -12,6 +12,7 @@ from rich.console import Console
 from load_helpers import demo_config
 from siteward.secrets import Secrets
 from siteward.stage import StageContext
+from stage_helpers import StagedContext
 from siteward.store import Store
 
 
@@ -26,11 +27,12 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., StageContext]]:
         stores.append(store)
         run_dir = (tmp_path / "results" / f"run-{len(stores)}").resolve()
         run_dir.mkdir(parents=True)
-        run_id = store.create_run(target=target, fingerprint=config.fingerprint(), config={}, stages=["loadtests"],
-                                  run_dir=run_dir)
-        return StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
-                            secrets=Secrets(config.secrets, environ=environ or {}),
-                            console=Console(stderr=True, quiet=True), options={"quiet": True, **(options or {})})
+        run_id = store.create_run(target=target, fingerprint=config.fingerprint(), config=config.snapshot(),
+                                  stages=["loadtests"], run_dir=run_dir)
+        return StagedContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
+                             secrets=Secrets(config.secrets, environ=environ or {}),
+                             console=Console(stderr=True, quiet=True), quiet=True, stage="loadtests",
+                             options=dict(options or {}))
 
     yield make
     for store in stores:

@@ -8,9 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from load_helpers import demo_config
-from loadtests.stage import run_stage
+from stage_helpers import StagedContext, run_stage
 from siteward.secrets import Secrets
-from siteward.stage import StageContext
 from siteward.store import Store
 
 if __name__ == "__main__":
@@ -19,11 +18,11 @@ if __name__ == "__main__":
     store = Store(config.history_path())
     run_dir = (results / "run").resolve()
     run_dir.mkdir(parents=True)
-    run_id = store.create_run(target=target, fingerprint="x", config={}, stages=["loadtests"], run_dir=run_dir,
-                              run_id="signal-run")
-    ctx = StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store, secrets=Secrets({}),
-                       console=Console(stderr=True, quiet=True),
-                       options={"quiet": True, "peak_rps": 3, "duration_s": 40, "workers": 2})
+    run_id = store.create_run(target=target, fingerprint="x", config=config.snapshot(), stages=["loadtests"],
+                              run_dir=run_dir, run_id="signal-run")
+    ctx = StagedContext(config=config, run_id=run_id, run_dir=run_dir, store=store, secrets=Secrets({}),
+                        console=Console(stderr=True, quiet=True), quiet=True, stage="loadtests",
+                        options={"peak_rps": 3, "duration_s": 40, "workers": 2})
     try:
         run_stage(ctx)
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadtests.calibrate import static_target
-from loadtests.stage import run_stage
+from stage_helpers import run_stage
 from siteward.records import Finding, Measurement
 
 pytestmark = pytest.mark.load

@@ -65,12 +65,6 @@ def test_undeclared_secret_is_a_config_error():
         TrafficModel.from_routes([route], {})
 
 
-def test_requests_per_choice_counts_flow_steps():
-    routes = [RouteConfig(name="/", path="/", weight=3),
-              RouteConfig(name="/a", path="/a", weight=1, flow="f"), RouteConfig(name="/b", path="/b", flow="f")]
-    assert TrafficModel.from_routes(routes, {}).requests_per_choice() == pytest.approx((3 + 2) / 4)
-
-
 def test_samples_from_a_catalog():
     products = [{"id": 1, "slug": "canvas-sneaker", "category": "shoes", "name": "Canvas Sneaker"},
                 {"id": 2, "slug": "linen-shirt", "category": "shirts", "name": "Linen Shirt"}]

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from loadtests.safety import check_target, is_loopback
-from loadtests.stage import run_stage
+from stage_helpers import run_stage
 from siteward.errors import TargetUnreachable, UnsafeTarget
 
 LOOPBACK = ["127.0.0.1", "localhost", "::1"]

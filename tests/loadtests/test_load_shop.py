@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from loadtests.stage import run_stage
+from stage_helpers import judged, run_stage
 from siteward.records import Artifact, Finding, Measurement
 
 pytestmark = pytest.mark.load
@@ -27,7 +27,8 @@ def records(ctx):
 
 
 def thresholds(ctx) -> dict[str, Finding]:
-    return {r.tags["budget"]: r for r in records(ctx) if isinstance(r, Finding) and r.check == "threshold"}
+    """Judged by reports/ from the stored measurements, as the run's report judges them."""
+    return {f.tags["budget"]: f for f in judged(ctx, "threshold")}
 
 
 def artifact(ctx, role: str, name: str = "") -> Artifact:

@@ -1,13 +1,14 @@
-"""Threshold evaluation on synthetic buckets (no Locust, no network)."""
+"""Thresholds on synthetic buckets (no Locust, no network): the stage's measurements, judged by reports/."""
 
 from __future__ import annotations
 
 import pytest
 
 from loadtests import series
-from loadtests.config import ThresholdsConfig
+from loadtests.ingest import achieved_rate_ratio, load_measurements
 from loadtests.shapes import make_plan
-from loadtests.thresholds import achieved_rate_ratio, evaluate
+from reports.budgets import Limits, judge
+from siteward.schema import ThresholdsConfig
 
 GROUPS = {"GET /": "page", "GET /api/products": "api"}
 
@@ -30,8 +31,13 @@ def traffic(start: int, seconds: int, per_second: int, api_ms: float, error_ever
     return buckets
 
 
+def evaluate(config: ThresholdsConfig, plan, buckets, start_epoch: float, groups):
+    raw = {"buckets": buckets, "start_epoch": start_epoch}
+    return judge(load_measurements(plan, raw, groups), Limits(load={"thresholds": config}))
+
+
 def by_name(rows):
-    return {r.name: r for r in rows}
+    return {r.tags["budget"]: r for r in rows}
 
 
 def test_healthy_run_passes_every_threshold():
@@ -40,11 +46,13 @@ def test_healthy_run_passes_every_threshold():
     assert rows["p95_ms[page]"].value == 30.0
     assert rows["error_ratio"].value == 0.0
     assert rows["rate_ratio"].value == pytest.approx(1.0)
+    assert {r.status for r in rows.values()} == {"pass"}
 
 
 def test_slow_api_fails_only_the_api_group():
     rows = by_name(evaluate(ThresholdsConfig(), open_plan(), traffic(1000, 10, 10, 450.0), 1000.0, GROUPS))
     assert rows["p95_ms[api]"].value == 450.0 > rows["p95_ms[api]"].limit
+    assert rows["p95_ms[api]"].status == "fail"
     assert rows["p95_ms[page]"].value == 30.0 <= rows["p95_ms[page]"].limit
 
 
@@ -53,13 +61,13 @@ def test_error_ratio_and_low_rate():
                             1000.0, GROUPS))
     assert rows["error_ratio"].value == pytest.approx(0.05)
     assert rows["rate_ratio"].value == pytest.approx(0.5)
-    assert rows["rate_ratio"].higher_is_better
+    assert rows["rate_ratio"].data["higher_is_better"] and rows["rate_ratio"].status == "fail"
 
 
 def test_group_without_traffic_has_no_value():
     config = ThresholdsConfig(p99_ms={"checkout": 500})
     rows = by_name(evaluate(config, open_plan(), traffic(1000, 10, 10, 50.0), 1000.0, GROUPS))
-    assert rows["p99_ms[checkout]"].value is None
+    assert rows["p99_ms[checkout]"].value is None and rows["p99_ms[checkout]"].status == "skip"
 
 
 def test_achieved_rate_accounts_for_a_start_inside_a_second():

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from siteward.records import Artifact, Finding, Measurement, budget_finding
+from reports.budgets import budget_finding
+from siteward.records import Artifact, Finding, Measurement
 from siteward.store import Store
 
 

@@ -13,7 +13,8 @@ import textwrap
 import pytest
 
 from siteward.errors import UsageError
-from siteward.records import Artifact, Finding, Measurement, budget_finding
+from reports.budgets import budget_finding
+from siteward.records import Artifact, Finding, Measurement
 from siteward.store import Store
 
 

@@ -1,8 +1,10 @@
-"""Journeys: declarative steps (or a Python function) run on one session, every step timed.
+"""Journeys: the declarative steps, the Session every engine implements, and the one interpreter.
 
-A journey stops at its first failing step; the outcome says which step, why, and
-where the failure screenshot is. Values may use ``${secrets.NAME}``: substituted for
-use only, never put into labels or messages (and the stage's emit redacts anyway).
+The browsers stage drives it on Chromium, Firefox (Playwright) and WebKit (WebDriver);
+the audits stage replays the same steps to prepare Lighthouse's browser state. A journey
+stops at its first failing step; the outcome says which step, why, and where the failure
+screenshot is. Values may use ``${secrets.NAME}``: substituted for use only, never put
+into labels or messages (and the stage's emit redacts anyway).
 """
 
 from __future__ import annotations
@@ -15,13 +17,133 @@ import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
-from browsers.config import JourneyConfig, Step
-from browsers.session import Session, StepFailed
+from pydantic import Field, model_validator
+
 from siteward.errors import ConfigError
+from siteward.schema import Strict
 from siteward.secrets import Secrets
+
+STEP_ACTIONS = (
+    "goto", "click", "fill", "select", "check", "press", "wait_for",
+    "expect_text", "expect_url", "expect_visible", "screenshot", "mark",
+)
+
+
+class Step(Strict):
+    """One journey step: exactly one action key, e.g. {click = "text=Add to cart"}."""
+
+    goto: str | None = None
+    click: str | None = None
+    fill: str | None = None
+    select: str | None = None
+    check: str | None = None
+    press: str | None = None
+    wait_for: str | None = None
+    expect_text: str | None = None
+    expect_url: str | None = None
+    expect_visible: str | None = None
+    screenshot: str | None = None
+    mark: str | None = None
+    # Arguments of the action.
+    value: str | None = Field(None, description="fill/select value; may use ${secrets.NAME}")
+    key: str | None = Field(None, description="press: key name, e.g. Enter")
+    text: str | None = Field(None, description="expect_text: text the element must contain")
+    name: str | None = Field(None, description="label shown in reports")
+    timeout_ms: int | None = Field(None, gt=0, le=300_000)
+
+    @model_validator(mode="after")
+    def _exactly_one_action(self) -> "Step":
+        actions = [a for a in STEP_ACTIONS if getattr(self, a) is not None]
+        if len(actions) != 1:
+            found = ", ".join(actions) or "none"
+            raise ValueError(
+                f"a step needs exactly one action of {', '.join(STEP_ACTIONS)} (found: {found})"
+            )
+        action = actions[0]
+        if action in ("fill", "select") and self.value is None:
+            raise ValueError(f"step '{action}' needs a value")
+        if action == "press" and self.key is None:
+            raise ValueError("step 'press' needs a key, e.g. key = \"Enter\"")
+        if action == "expect_text" and self.text is None:
+            raise ValueError("step 'expect_text' needs text = \"...\"")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(a for a in STEP_ACTIONS if getattr(self, a) is not None)
+
+    @property
+    def target(self) -> str:
+        return getattr(self, self.action)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.action} {self.target}"
+
+
+class JourneyConfig(Strict):
+    """[[journeys]]: engine and device names are checked by the composed config (siteward.config)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    steps: list[Step] = Field(default_factory=list)
+    python: str | None = Field(None, description="module:function of a Python journey (Playwright engines only)")
+    engines: list[str] = Field(default_factory=list, description="empty = all configured engines")
+    devices: list[str] = Field(default_factory=list, description="empty = all configured devices")
+
+    @model_validator(mode="after")
+    def _steps_or_python(self) -> "JourneyConfig":
+        if not self.steps and not self.python:
+            raise ValueError(f"journey '{self.name}' needs steps or python = \"module:function\"")
+        return self
+
+
+# ------------------------------------------------------------------------- the session
+
+
+class StepFailed(Exception):
+    """A journey step did not do what it says (the message is shown as is)."""
+
+
+class BrowserGone(Exception):
+    """The browser process died or disconnected under a check: restart and retry."""
+
+
+class Session(Protocol):
+    """What journeys and page checks drive, whatever the engine underneath.
+
+    A session is one fresh browsing context (cookies and storage of its own). Every wait
+    has a timeout, so a selector that never matches fails the step instead of hanging.
+    The page-check half (settle, facts, console errors, failed requests) is the browsers
+    stage's; the interpreter below uses only the actions.
+    """
+
+    engine: str
+    device: Any
+    # Things the engine cannot emulate for this device, said once per check.
+    emulation_limits: list[str]
+
+    async def goto(self, url: str, timeout_s: float) -> int | None: ...
+    async def click(self, selector: str, timeout_s: float) -> None: ...
+    async def fill(self, selector: str, value: str, timeout_s: float) -> None: ...
+    async def select(self, selector: str, value: str, timeout_s: float) -> None: ...
+    async def check(self, selector: str, timeout_s: float) -> None: ...
+    async def press(self, selector: str | None, key: str, timeout_s: float) -> None: ...
+    async def wait_visible(self, selector: str, timeout_s: float) -> None: ...
+    async def wait_text(self, selector: str, text: str, timeout_s: float) -> None: ...
+    async def current_url(self) -> str: ...
+    async def is_visible(self, selector: str, timeout_s: float) -> bool: ...
+    async def settle(self, settle_ms: int) -> None: ...
+    async def facts(self) -> dict[str, Any]: ...
+    async def screenshot(self, path: Path, *, mask: list[str], full_page: bool) -> None: ...
+    def console_errors(self) -> tuple[list[str] | None, str]: ...
+    def failed_requests(self) -> tuple[list[dict[str, Any]] | None, str]: ...
+    async def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------ the interpreter
 
 
 @dataclass
@@ -137,16 +259,23 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
         outcome.steps.append(StepResult(index, step.label, step.action, (time.perf_counter() - step_started) * 1000))
     outcome.total_ms = (time.perf_counter() - started) * 1000
     if not outcome.passed:
-        path = screenshot_path("failed")
-        try:
-            await session.screenshot(path, mask=[], full_page=False)
-            outcome.failure_screenshot = path
-        except Exception:  # noqa: BLE001 - evidence is best effort; the failure is what counts
-            outcome.failure_screenshot = None
+        outcome.failure_screenshot = await _failure_screenshot(session, screenshot_path)
     return outcome
 
 
-def config_dir(config) -> Path | None:
+async def _failure_screenshot(session: Any, screenshot_path: Callable[[str], Path]) -> Path | None:
+    path = screenshot_path("failed")
+    try:
+        await session.screenshot(path, mask=[], full_page=False)
+        return path
+    except Exception:  # noqa: BLE001 - evidence is best effort; the failure is what counts
+        return None
+
+
+# ---------------------------------------------------------------------- Python journeys
+
+
+def config_dir(config: Any) -> Path | None:
     """The folder of the config file (None for the built-in config): Python journeys live beside it."""
     source = Path(config.source)
     return source.resolve().parent if source.is_file() else None
@@ -185,11 +314,6 @@ async def run_python(session: Any, function: Callable[..., Any], *, base_url: st
     except (AssertionError, Exception) as exc:  # noqa: BLE001 - user code: any exception fails the journey
         outcome.failed_step = f"1. {function.__name__}"
         outcome.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
-        path = screenshot_path("failed")
-        try:
-            await session.screenshot(path, mask=[], full_page=False)
-            outcome.failure_screenshot = path
-        except Exception:  # noqa: BLE001
-            pass
+        outcome.failure_screenshot = await _failure_screenshot(session, screenshot_path)
     outcome.total_ms = (time.perf_counter() - started) * 1000
     return outcome

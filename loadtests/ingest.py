@@ -2,11 +2,14 @@
 
 Reads raw.json (our per-second buckets, written by the master at quit) and Locust's
 CSVs; never re-runs anything, so a run stopped by Ctrl-C reports what it measured.
+Percentiles are exact over every request (from the merged histograms), not averages of
+per-second values. Thresholds are judged from these measurements by reports/.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,7 @@ from loadtests import series
 from loadtests.model import TrafficModel
 from loadtests.runner import LocustProcesses
 from loadtests.shapes import LoadPlan
-from loadtests.thresholds import achieved_rate_ratio, evaluate, group_routes
-from siteward.records import Artifact, Finding, Measurement, budget_finding
+from siteward.records import Artifact, Finding, Measurement
 from siteward.stage import StageContext
 
 CSV_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv")
@@ -53,24 +55,81 @@ def _evidence_artifacts(ctx: StageContext, result: LocustProcesses) -> list[str]
     return kept
 
 
-def _measure(ctx: StageContext, subject: str, tags: dict[str, str], buckets: series.Buckets,
-             routes: set[str] | None, hold: list[float] | None) -> None:
+def _measure(subject: str, tags: dict[str, str], buckets: series.Buckets, routes: set[str] | None,
+             hold: list[float] | None, evidence: list[str]) -> list[Measurement]:
     hist = series.select(buckets, routes)
     requests, failures = series.counts(buckets, routes)
     if requests == 0:
-        return
+        return []
 
-    def emit(metric: str, unit: str, samples: list[float], higher: bool = False) -> None:
-        ctx.emit(Measurement(stage="loadtests", subject=subject, tags=tags, metric=metric, unit=unit,
-                             samples=samples, higher_is_better=higher))
+    def measured(metric: str, unit: str, samples: list[float], higher: bool = False) -> Measurement:
+        return Measurement(stage="loadtests", subject=subject, tags=tags, metric=metric, unit=unit,
+                           samples=samples, higher_is_better=higher, evidence=evidence)
 
-    emit("response_ms", "ms", series.quantile_samples(hist, SAMPLE_LIMIT))
-    for metric, share in (("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)):
-        emit(metric, "ms", [series.percentile(hist, share)])
-    emit("error_ratio", "ratio", [failures / requests])
-    emit("requests", "count", [float(requests)], higher=True)
+    found = [measured("response_ms", "ms", series.quantile_samples(hist, SAMPLE_LIMIT))]
+    found += [measured(metric, "ms", [series.percentile(hist, share)])
+              for metric, share in (("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99))]
+    found.append(measured("error_ratio", "ratio", [failures / requests]))
+    found.append(measured("requests", "count", [float(requests)], higher=True))
     if hold:
-        emit("achieved_rps", "rps", hold, higher=True)
+        found.append(measured("achieved_rps", "rps", hold, higher=True))
+    return found
+
+
+def group_routes(route_groups: dict[str, str], buckets: series.Buckets) -> dict[str, set[str]]:
+    """Group name -> route keys; routes seen in traffic but not in the model go to "other"."""
+    groups: dict[str, set[str]] = {}
+    seen = {route for per_route in buckets.values() for route in per_route}
+    for route in seen | set(route_groups):
+        groups.setdefault(route_groups.get(route, "other"), set()).add(route)
+    return groups
+
+
+def achieved_rate_ratio(plan: LoadPlan, buckets: series.Buckets, start_epoch: float) -> tuple[float, float] | None:
+    """(achieved requests/s, target requests/s) over the hold window; None without a rate target."""
+    begin, end = plan.hold_window()
+    first, last = math.ceil(begin), math.floor(end)
+    if plan.target_rps is None or last <= first:
+        return None
+    seconds = range(first, last)
+    target = [plan.target_rate_at(t + 0.5) for t in seconds]
+    if any(t is None for t in target):
+        return None
+    base = int(start_epoch)
+    # Shape time 0 is start_epoch; buckets are whole epoch seconds: shift by the fraction.
+    offset = start_epoch - base
+    achieved = 0.0
+    for t in seconds:
+        lo, hi = base + t + offset, base + t + 1 + offset
+        for second in (math.floor(lo), math.floor(lo) + 1):
+            overlap = max(0.0, min(hi, second + 1) - max(lo, second))
+            requests = sum(row[0] for row in buckets.get(second, {}).values())
+            achieved += requests * overlap
+    span = len(seconds)
+    return achieved / span, sum(target) / span
+
+
+def load_measurements(plan: LoadPlan, raw: dict[str, Any], route_groups: dict[str, str],
+                      evidence: list[str] = ()) -> list[Measurement]:
+    """Per route, per route group and overall (subject "all"); pure: raw buckets in, records out."""
+    base_tags = {"profile": plan.profile}
+    buckets, evidence = raw["buckets"], list(evidence)
+    groups = group_routes(route_groups, buckets)
+    found: list[Measurement] = []
+    for route in sorted(groups.get("other", set()) | set(route_groups)):
+        tags = {**base_tags, "route": route, "method": route.partition(" ")[0], "group": route_groups.get(route, "other")}
+        # A route's own rate is set by the generator's random route mix, not by the site:
+        # comparing it between runs flags noise, so only the overall rate is a measurement.
+        found += _measure(route, tags, buckets, {route}, None, evidence)
+    for group, routes in sorted(groups.items()):
+        found += _measure(f"group:{group}", {**base_tags, "group": group}, buckets, routes, None, evidence)
+    overall = {**base_tags, "group": "all"}
+    found += _measure("all", overall, buckets, None, _hold_rates(plan, raw, None), evidence)
+    rate = achieved_rate_ratio(plan, buckets, raw["start_epoch"])
+    if rate is not None and rate[1]:
+        found.append(Measurement(stage="loadtests", subject="all", tags=overall, metric="rate_ratio", unit="ratio",
+                                 samples=[round(rate[0] / rate[1], 4)], higher_is_better=True, evidence=evidence))
+    return found
 
 
 def _hold_rates(plan: LoadPlan, raw: dict[str, Any], routes: set[str] | None) -> list[float]:
@@ -99,28 +158,9 @@ def emit_results(ctx: StageContext, plan: LoadPlan, model: TrafficModel, result:
     evidence = [series_rel, *csvs[:1]]
 
     base_tags = {"profile": plan.profile}
-    route_groups = model.route_keys()
     buckets = raw["buckets"]
-    for route in sorted(group_routes(route_groups, buckets).get("other", set()) | set(route_groups)):
-        method, _, name = route.partition(" ")
-        tags = {**base_tags, "route": route, "method": method, "group": route_groups.get(route, "other")}
-        # A route's own rate is set by the generator's random route mix, not by the site:
-        # comparing it between runs flags noise, so only the overall rate is a measurement.
-        _measure(ctx, route, tags, buckets, {route}, None)
-    for group, routes in sorted(group_routes(route_groups, buckets).items()):
-        _measure(ctx, f"group:{group}", {**base_tags, "group": group}, buckets, routes, None)
-    _measure(ctx, "all", {**base_tags, "group": "all"}, buckets, None, _hold_rates(plan, raw, None))
-
-    for row in evaluate(ctx.config.load.thresholds, plan, buckets, raw["start_epoch"], route_groups):
-        tags = {**base_tags, "group": row.group}
-        if row.value is None:
-            ctx.emit(Finding(stage="loadtests", subject=row.subject, check="threshold", status="skip",
-                             message=f"{row.name}: no requests to measure", limit=row.limit, unit=row.unit,
-                             tags={**tags, "budget": row.name}))
-            continue
-        ctx.emit(budget_finding(stage="loadtests", subject=row.subject, name=row.name, limit=row.limit,
-                                value=round(row.value, 6), unit=row.unit, higher_is_better=row.higher_is_better,
-                                tags=tags, check="threshold", evidence=evidence))
+    for measurement in load_measurements(plan, raw, model.route_keys(), evidence):
+        ctx.emit(measurement)
 
     if raw.get("aborted"):
         ctx.emit(Finding(stage="loadtests", subject="all", check="abort", status="fail", severity="critical",

@@ -1,0 +1,128 @@
+"""Journey actions on a Playwright page: the Session half the journey interpreter needs.
+
+The browsers stage extends it with page checks (console, failed requests, facts); the
+audits stage replays journeys on it to prepare Lighthouse's state. Both therefore click,
+fill and wait in exactly the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import BrowserContext, Error as PlaywrightError, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from siteward.journeys import StepFailed
+from siteward.selectors import for_playwright
+
+# Chromium flags every Playwright launch gets: no sandbox (containers, root), and no
+# background traffic (the machines' closed network refuses it, and it would pollute timings).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"]
+MASK_COLOR = "#FF00FF"
+
+_ROUTINE_LOG = ("waiting", "retrying", "scrolling", "done scrolling", "element is visible", "attempting",
+                "performing", "navigating", "locator resolved")
+
+
+async def quietly(awaitable) -> None:
+    try:
+        await awaitable
+    except Exception:  # noqa: BLE001 - closing something already gone
+        pass
+
+
+def short_error(error: Exception) -> str:
+    """Playwright's first message line, plus the call log's last telling line (why it waited)."""
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__
+    head, _, log = text.partition("Call log:")
+    first = head.strip().splitlines()[0] if head.strip() else type(error).__name__
+    telling = [line.strip().lstrip("- ").strip() for line in log.splitlines()]
+    telling = [line for line in telling if line and not line.startswith(_ROUTINE_LOG)]
+    return f"{first} ({telling[-1]})" if telling else first
+
+
+class PlaywrightPageSession:
+    """The journey actions of a Session on one Playwright page in its own context."""
+
+    def __init__(self, engine: str, device: Any, context: BrowserContext, page: Page,
+                 emulation_limits: list[str] | None = None):
+        self.engine = engine
+        self.device = device
+        self.context = context
+        self.page = page
+        self.emulation_limits = emulation_limits or []
+
+    def _locator(self, selector: str):
+        return self.page.locator(for_playwright(selector)).first
+
+    async def _do(self, what: str, action) -> Any:
+        try:
+            return await action
+        except PlaywrightTimeout as exc:
+            raise StepFailed(f"{what}: timed out ({short_error(exc)})") from None
+        except PlaywrightError as exc:
+            if not self.page.is_closed() and self.context.browser and self.context.browser.is_connected():
+                raise StepFailed(f"{what}: {short_error(exc)}") from None
+            raise
+
+    async def goto(self, url: str, timeout_s: float) -> int | None:
+        response = await self._do(f"goto {url}", self.page.goto(url, wait_until="load", timeout=timeout_s * 1000))
+        return response.status if response is not None else None
+
+    async def click(self, selector: str, timeout_s: float) -> None:
+        await self._do(f"click {selector}", self._locator(selector).click(timeout=timeout_s * 1000))
+
+    async def fill(self, selector: str, value: str, timeout_s: float) -> None:
+        await self._do(f"fill {selector}", self._locator(selector).fill(value, timeout=timeout_s * 1000))
+
+    async def select(self, selector: str, value: str, timeout_s: float) -> None:
+        await self._do(f"select {selector}", self._locator(selector).select_option(value, timeout=timeout_s * 1000))
+
+    async def check(self, selector: str, timeout_s: float) -> None:
+        await self._do(f"check {selector}", self._locator(selector).check(timeout=timeout_s * 1000))
+
+    async def press(self, selector: str | None, key: str, timeout_s: float) -> None:
+        if selector:
+            await self._do(f"press {key} in {selector}", self._locator(selector).press(key, timeout=timeout_s * 1000))
+        else:
+            await self._do(f"press {key}", self.page.keyboard.press(key))
+
+    async def wait_visible(self, selector: str, timeout_s: float) -> None:
+        await self._do(f"wait for {selector} to be visible",
+                       self._locator(selector).wait_for(state="visible", timeout=timeout_s * 1000))
+
+    async def wait_text(self, selector: str, text: str, timeout_s: float) -> None:
+        await self.wait_visible(selector, timeout_s)
+        locator = self.page.locator(for_playwright(selector)).filter(has_text=text).first
+        try:
+            await locator.wait_for(state="visible", timeout=timeout_s * 1000)
+        except PlaywrightTimeout:
+            actual = (await self._locator(selector).inner_text(timeout=1000)).strip()
+            raise StepFailed(f"{selector} does not contain {text!r} (it reads {actual[:120]!r})") from None
+
+    async def current_url(self) -> str:
+        return self.page.url
+
+    async def is_visible(self, selector: str, timeout_s: float) -> bool:
+        try:
+            await self._locator(selector).wait_for(state="visible", timeout=timeout_s * 1000)
+            return True
+        except PlaywrightTimeout:
+            return False
+
+    async def screenshot(self, path: Path, *, mask: list[str], full_page: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(
+            path=str(path), full_page=full_page, animations="disabled", caret="hide",
+            mask=[self.page.locator(for_playwright(s)) for s in mask], mask_color=MASK_COLOR, timeout=30_000,
+        )
+
+    async def storage_state(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await self.context.storage_state(path=str(path))
+
+    async def close(self) -> None:
+        await quietly(self.context.close())

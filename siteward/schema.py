@@ -1,0 +1,123 @@
+"""The config's building blocks every floor may use: the strict base and the shared sections.
+
+Defaults are what site-maintenance contracts promise: page response <= 2 s, first
+contentful paint <= 1.5 s on mobile, API p95 <= 300 ms and error ratio <= 0.1 % under
+load. Stage sections ([browsers], [audits], [load]) live in their stage packages; the
+roof (siteward.config) composes them into the whole siteward.toml schema.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    """Every config table: unknown keys are errors (the loader suggests the closest name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def absolute_path(path: str) -> str:
+    """A path below the base URL, e.g. /product/canvas-sneaker."""
+    if not path.startswith("/"):
+        raise ValueError(f"expected a path starting with '/', got {path!r}")
+    return path
+
+
+class TargetConfig(Strict):
+    base_url: str = Field(description="the site under test, e.g. https://shop.example.com")
+    name: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL like http://127.0.0.1:8000, got {url!r}")
+        try:
+            port = parts.port  # raises on a port that is not a number in 0..65535
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError(f"expected a port number 1-65535 in {url!r}")
+        return url.rstrip("/")
+
+
+class PageConfig(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    path: str = Field(description="path below base_url, e.g. /product/canvas-sneaker")
+    required: list[str] = Field(default_factory=list, description="selectors that must be visible")
+    mask: list[str] = Field(default_factory=list, description="selectors masked in screenshots")
+    journey_state: str | None = Field(None, description="journey whose browser state this page needs")
+
+    _absolute_path = field_validator("path")(absolute_path)
+
+
+def _default_budgets() -> dict[str, float]:
+    return {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1}
+
+
+def _non_negative_limits(limits: dict[str, float], where: str = "") -> dict[str, float]:
+    for key, value in limits.items():
+        if value < 0:
+            raise ValueError(f"budget {where}{key} must be >= 0, got {value:g}" if where else
+                             f"budget {key!r} must be >= 0, got {value:g}")
+    return limits
+
+
+class BudgetsConfig(Strict):
+    """Global limits, then per form factor, then per page (the most specific wins)."""
+
+    global_: dict[str, float] = Field(default_factory=_default_budgets, alias="global")
+    mobile: dict[str, float] = Field(default_factory=lambda: {"fcp_ms": 1500.0})
+    desktop: dict[str, float] = Field(default_factory=dict)
+    pages: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("global_", "mobile", "desktop")
+    @classmethod
+    def _non_negative(cls, limits: dict[str, float]) -> dict[str, float]:
+        return _non_negative_limits(limits)
+
+    @field_validator("pages")
+    @classmethod
+    def _pages_non_negative(cls, pages: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for page, limits in pages.items():
+            _non_negative_limits(limits, f"{page}.")
+        return pages
+
+    def limit_for(self, metric: str, *, page: str | None = None, form_factor: str | None = None) -> float | None:
+        limit = self.global_.get(metric)
+        if form_factor in ("mobile", "desktop"):
+            limit = getattr(self, form_factor).get(metric, limit)
+        if page is not None:
+            limit = self.pages.get(page, {}).get(metric, limit)
+        return limit
+
+
+class ThresholdsConfig(Strict):
+    """[load.thresholds]: k6-style limits over a load run, judged by reports/ like budgets."""
+
+    p50_ms: dict[str, float] = Field(default_factory=dict, description="per route group")
+    p95_ms: dict[str, float] = Field(default_factory=lambda: {"api": 300.0, "page": 2000.0})
+    p99_ms: dict[str, float] = Field(default_factory=dict)
+    error_ratio: float = Field(0.001, ge=0, le=1)
+    min_rate_ratio: float = Field(0.9, ge=0, le=1, description="achieved / target request rate")
+    abort_error_ratio: float = Field(0.2, ge=0, le=1, description="stop early above this...")
+    abort_window_s: float = Field(10, gt=0, description="...sustained for this long")
+
+    @field_validator("p50_ms", "p95_ms", "p99_ms")
+    @classmethod
+    def _non_negative(cls, limits: dict[str, float]) -> dict[str, float]:
+        for group, value in limits.items():
+            if value < 0:
+                raise ValueError(f"the limit of group {group!r} must be >= 0, got {value:g}")
+        return limits
+
+
+class ResultsConfig(Strict):
+    root: str = "results"
+    history: str | None = Field(None, description="SQLite history; default <root>/history.sqlite")
