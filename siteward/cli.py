@@ -31,12 +31,15 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("-c", "--config", help="sitew
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="base URL of the site; overrides the config")]
 ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root directory; overrides the config")]
 BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="compare with this run instead of the latest passing one")]
+BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="the branch this run measures (default: from the CI's environment, else git)")]
+CommitOpt = Annotated[Optional[str], typer.Option("--commit", help="the commit this run measures (default: from the CI's environment, else git)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 PagesOpt = Annotated[Optional[list[str]], typer.Option("--page", help="only this page (repeatable)")]
 
 
 def _execute(config_path, target, results, stages: list[str], options: dict | None = None, *,
-             baseline=None, quiet: bool = False, pages: list[str] | None = None) -> None:
+             baseline=None, quiet: bool = False, pages: list[str] | None = None,
+             branch: str | None = None, commit: str | None = None) -> None:
     """Load the config, then hand the typed options of each stage to the runner (it plans, then runs)."""
     from siteward.runner import RunRequest, execute
 
@@ -46,7 +49,7 @@ def _execute(config_path, target, results, stages: list[str], options: dict | No
     unknown = sorted(set(pages or []) - known)
     if unknown:
         raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
-    request = RunRequest(config, stages, options or {}, baseline_id=baseline, quiet=quiet)
+    request = RunRequest(config, stages, options or {}, baseline_id=baseline, quiet=quiet, branch=branch, commit=commit)
     raise typer.Exit(execute(request, console))
 
 
@@ -62,11 +65,12 @@ def _prepare_demo_secrets(config) -> None:
 def run(
     config: ConfigOpt = None, target: TargetOpt = None, results: ResultsOpt = None,
     stage: Annotated[Optional[list[str]], typer.Option("--stage", "-s", help="browsers | audits | loadtests (repeatable; default: the config's stages)")] = None,
-    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
 ) -> None:
     """Run every configured stage, then report and gate (exit 0 pass, 1 fail, 2 usage, 3 could not measure)."""
     cfg = load_config(config, target=target, results=str(results) if results else None)
-    _execute(config, target, results, list(stage or cfg.stages), baseline=baseline, quiet=quiet)
+    _execute(config, target, results, list(stage or cfg.stages), baseline=baseline, quiet=quiet,
+             branch=branch, commit=commit)
 
 
 @app.command()
@@ -77,7 +81,7 @@ def sweep(
     page: PagesOpt = None,
     journey: Annotated[Optional[list[str]], typer.Option("--journey", help="only this journey (repeatable)")] = None,
     no_journeys: Annotated[bool, typer.Option("--no-journeys", help="pages only")] = False,
-    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
 ) -> None:
     """Browser compatibility sweep: engines x devices, journeys, checks, screenshots, visual diffs."""
     from browsers.stage import Options
@@ -85,7 +89,7 @@ def sweep(
     options = Options(engines=tuple(engine or ()), devices=tuple(device or ()), pages=tuple(page or ()),
                       journeys=tuple(journey or ()), no_journeys=no_journeys)
     _execute(config, target, results, ["browsers"], {"browsers": options}, baseline=baseline, quiet=quiet,
-             pages=page)
+             pages=page, branch=branch, commit=commit)
 
 
 @app.command()
@@ -95,14 +99,15 @@ def audit(
     runs: Annotated[Optional[int], typer.Option("--runs", min=1, max=25, help="Lighthouse runs per page and preset")] = None,
     page: PagesOpt = None,
     lighthouserc: Annotated[Optional[Path], typer.Option("--lighthouserc", help="an existing lighthouserc whose assertions to run")] = None,
-    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
 ) -> None:
     """Lighthouse (through Lighthouse CI) per page, mobile and desktop, plus cheap page audits."""
     from audits.stage import Options
 
     options = Options(presets=tuple(preset or ()), runs=runs, pages=tuple(page or ()),
                       lighthouserc=str(lighthouserc) if lighthouserc else None)
-    _execute(config, target, results, ["audits"], {"audits": options}, baseline=baseline, quiet=quiet, pages=page)
+    _execute(config, target, results, ["audits"], {"audits": options}, baseline=baseline, quiet=quiet, pages=page,
+             branch=branch, commit=commit)
 
 
 @app.command()
@@ -120,7 +125,7 @@ def load(
     master_port: Annotated[Optional[int], typer.Option("--master-port", min=1, max=65535, help="Locust master port (default 5557)")] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="allow load on this host (repeatable; needs --i-own-this-host)")] = None,
     i_own_this_host: Annotated[bool, typer.Option("--i-own-this-host", help="confirm load against a non-loopback allowed host")] = False,
-    baseline: BaselineOpt = None, quiet: QuietOpt = False,
+    baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
 ) -> None:
     """Load test with Locust: a shop traffic model at 10x the observed peak, with thresholds."""
     from loadtests.stage import Options
@@ -129,7 +134,8 @@ def load(
                       workers=workers, master=master, worker=worker, master_host=master_host,
                       expect_workers=expect_workers, master_port=master_port, allow_hosts=tuple(allow_host or ()),
                       confirm_host=i_own_this_host)
-    _execute(config, target, results, ["loadtests"], {"loadtests": options}, baseline=baseline, quiet=quiet)
+    _execute(config, target, results, ["loadtests"], {"loadtests": options}, baseline=baseline, quiet=quiet,
+             branch=branch, commit=commit)
 
 
 def _store_for(config_path, results):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 
 from audits import stage as audits_stage
 from browsers import stage as browsers_stage
@@ -22,6 +23,7 @@ from loadtests import stage as loadtests_stage
 from reports import Limits, render_run
 from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
+from siteward.identity import detect_identity
 from siteward.records import Finding
 from siteward.secrets import Secrets
 from siteward.stage import StageContext, StageModule
@@ -59,6 +61,8 @@ class RunRequest:
     options: dict[str, Any] = field(default_factory=dict)  # stage name -> that stage's Options
     baseline_id: str | None = None
     quiet: bool = False
+    branch: str | None = None  # None: from the CI's environment, else git
+    commit: str | None = None
 
 
 def plan_stages(request: RunRequest) -> dict[str, Any]:
@@ -82,6 +86,7 @@ def execute(request: RunRequest, console: Console) -> int:
         except UsageError as exc:
             raise UsageError(f"--baseline {request.baseline_id}: {exc}") from None
     secrets = Secrets(config.secrets, source=config.source)
+    identity = detect_identity(request.branch, request.commit)
     run_id = new_run_id()
     run_dir = config.results_root() / run_id
     try:
@@ -91,12 +96,15 @@ def execute(request: RunRequest, console: Console) -> int:
     store.create_run(
         run_id=run_id, target=config.target.name or config.target.base_url, fingerprint=config.fingerprint(),
         config=config.snapshot(), stages=request.stages, run_dir=run_dir.resolve(),
+        branch=identity.branch, commit=identity.commit, track_stages=True,
     )
     ctx = StageContext(
         config=config, run_id=run_id, run_dir=run_dir.resolve(), store=store, secrets=secrets,
         console=console, quiet=request.quiet,
     )
-    console.print(f"siteward: run [bold]{run_id}[/] against {config.target.base_url} -> {run_dir}", soft_wrap=True)
+    on = f" ({identity.branch or 'unknown branch'}{' @ ' + identity.commit[:12] if identity.commit else ''})"
+    console.print(f"siteward: run [bold]{run_id}[/] against {escape(config.target.base_url + on)} -> {run_dir}",
+                  soft_wrap=True)
     with _interrupts_raise():
         try:
             store.set_tool_versions(run_id, tool_versions())
@@ -138,6 +146,7 @@ def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> None:
                              message=f"{stage} stage broke: {type(exc).__name__}: {exc}",
                              evidence=[ctx.relative(trace)]))
             ctx.console.print(f"[red]{stage} stage broke: {exc} (details: {trace})")
+        ctx.store.mark_stage_done(ctx.run_id, stage)  # a stage that ended, even in error; a killed one never is
 
 
 def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None,

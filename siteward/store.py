@@ -33,7 +33,10 @@ CREATE TABLE IF NOT EXISTS runs (
     started       TEXT NOT NULL,
     finished      TEXT,
     verdict       TEXT,          -- pass | fail | error; NULL while running or if killed
-    exit_code     INTEGER
+    exit_code     INTEGER,
+    branch        TEXT NOT NULL DEFAULT '',   -- '' = unknown
+    commit_id     TEXT NOT NULL DEFAULT '',
+    stages_done   TEXT           -- JSON list of stages that ran to their end; NULL = not tracked
 );
 CREATE TABLE IF NOT EXISTS records (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +58,14 @@ CREATE TABLE IF NOT EXISTS baselines (
     approved TEXT NOT NULL
 );
 """
+SCHEMA_VERSION = 2
+# Columns added after version 1, with their definitions: a history written by an older
+# siteward is upgraded in place when it is opened (its runs: branch unknown, stages not tracked).
+ADDED_RUN_COLUMNS = {
+    "branch": "TEXT NOT NULL DEFAULT ''",
+    "commit_id": "TEXT NOT NULL DEFAULT ''",
+    "stages_done": "TEXT",
+}
 
 
 @dataclass(frozen=True)
@@ -70,16 +81,28 @@ class RunInfo:
     finished: str | None
     verdict: str | None
     exit_code: int | None
+    branch: str = ""  # "" = unknown
+    commit: str = ""
+    stages_done: list[str] | None = None  # None: a run from before stages were tracked
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "RunInfo":
+        done = row["stages_done"]
         return cls(
             id=row["id"], target=row["target"], fingerprint=row["fingerprint"],
             config=json.loads(row["config_json"]), stages=json.loads(row["stages"]),
             run_dir=Path(row["run_dir"]), tool_versions=json.loads(row["tool_versions"]),
             started=row["started"], finished=row["finished"], verdict=row["verdict"],
-            exit_code=row["exit_code"],
+            exit_code=row["exit_code"], branch=row["branch"], commit=row["commit_id"],
+            stages_done=None if done is None else json.loads(done),
         )
+
+    @property
+    def unfinished_stages(self) -> list[str]:
+        """Stages the run started and never finished (killed); [] when not tracked."""
+        if self.stages_done is None:
+            return []
+        return [s for s in self.stages if s not in self.stages_done]
 
 
 @dataclass(frozen=True)
@@ -112,10 +135,23 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._local = threading.local()
             self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             why = _unwritable(self.path.parent)  # sqlite only says "unable to open database file"
             raise UsageError(f"{self.path}: cannot open the history database: {exc}"
                              + (f" ({self.path.parent}: {why})" if why else "")) from None
+
+    def _migrate(self) -> None:
+        """Add the columns a history from an older siteward lacks (idempotent, safe when racing)."""
+        conn = self._conn()
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        with self._tx() as db:
+            present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
+            for column, definition in ADDED_RUN_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {definition}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # One connection per thread: sqlite3 connections must not cross threads.
     def _conn(self) -> sqlite3.Connection:
@@ -153,16 +189,26 @@ class Store:
     def create_run(
         self, *, target: str, fingerprint: str, config: dict[str, Any], stages: list[str],
         run_dir: Path, tool_versions: dict[str, str] | None = None, run_id: str | None = None,
+        branch: str = "", commit: str = "", track_stages: bool = False,
     ) -> str:
+        """`track_stages`: the runner marks each stage done as it ends, so a killed run is known incomplete."""
         run_id = run_id or new_run_id()
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (id, target, fingerprint, config_json, stages, run_dir, tool_versions, started)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, target, fingerprint, config_json, stages, run_dir, tool_versions, started,"
+                " branch, commit_id, stages_done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, target, fingerprint, json.dumps(config), json.dumps(stages),
-                 str(run_dir), json.dumps(tool_versions or {}), utcnow()),
+                 str(run_dir), json.dumps(tool_versions or {}), utcnow(), branch, commit,
+                 "[]" if track_stages else None),
             )
         return run_id
+
+    def mark_stage_done(self, run_id: str, stage: str) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT stages_done FROM runs WHERE id = ?", (run_id,)).fetchone()
+            done = json.loads(row["stages_done"] or "[]")
+            if stage not in done:
+                db.execute("UPDATE runs SET stages_done = ? WHERE id = ?", (json.dumps([*done, stage]), run_id))
 
     def set_tool_versions(self, run_id: str, versions: dict[str, str]) -> None:
         with self._tx() as db:
@@ -203,7 +249,7 @@ class Store:
         return [RunInfo.from_row(r) for r in self._conn().execute(sql, args)]
 
     def latest_passing(self, run: RunInfo) -> RunInfo | None:
-        """The default regression baseline: latest passing run of the same target and config."""
+        """The latest passing run of the same target and config (any branch, complete or not)."""
         found = self.runs(target=run.target, fingerprint=run.fingerprint, verdict="pass", before=run.id, limit=1)
         return found[0] if found else None
 

@@ -149,3 +149,52 @@ def test_unwritable_history_is_a_clear_error(tmp_path):
         target = str(ro / "sub" / "h.sqlite")
     with pytest.raises(UsageError, match="cannot open the history database"):
         Store(target)
+
+
+# The history schema of siteward before runs recorded their branch, commit and finished stages.
+SCHEMA_V1 = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, target TEXT NOT NULL, fingerprint TEXT NOT NULL, config_json TEXT NOT NULL,
+    stages TEXT NOT NULL, run_dir TEXT NOT NULL, tool_versions TEXT NOT NULL DEFAULT '{}', started TEXT NOT NULL,
+    finished TEXT, verdict TEXT, exit_code INTEGER
+);
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL, stage TEXT NOT NULL, subject TEXT NOT NULL, name TEXT NOT NULL, status TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX records_run ON records(run_id, kind);
+CREATE INDEX runs_target ON runs(target, fingerprint, started);
+CREATE TABLE baselines (key TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, run_id TEXT NOT NULL,
+                        approved TEXT NOT NULL);
+"""
+
+
+def test_a_history_from_the_old_schema_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA_V1)
+    m = Measurement(stage="browsers", subject="home|chromium|desktop", metric="fcp_ms", unit="ms", samples=[100, 110])
+    old.execute("INSERT INTO runs VALUES ('r1', 'shop', 'f1', '{}', '[\"browsers\"]', '/x', '{}', 't0', 't1', 'pass', 0)")
+    old.execute("INSERT INTO records (run_id, kind, stage, subject, name, body) VALUES ('r1', 'measurement',"
+                " 'browsers', 'home|chromium|desktop', 'fcp_ms', ?)", (m.model_dump_json(),))
+    old.commit()
+    old.close()
+
+    store = Store(path)
+    before = store.run("r1")
+    assert (before.branch, before.commit, before.stages_done, before.verdict) == ("", "", None, "pass")
+    assert before.unfinished_stages == [] and store.records("r1") == [m]
+    new = store.create_run(target="shop", fingerprint="f1", config={}, stages=["browsers", "audits"],
+                           run_dir=tmp_path / "run", branch="main", commit="abc", track_stages=True)
+    store.mark_stage_done(new, "browsers")
+    info = store.run(new)
+    assert (info.branch, info.commit, info.stages_done, info.unfinished_stages) == ("main", "abc", ["browsers"], ["audits"])
+    store.close()
+    # Opening it again is a no-op, and an old-schema reader's columns are all still there.
+    Store(path).close()
+    columns = [row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(runs)")]
+    assert columns[:11] == ["id", "target", "fingerprint", "config_json", "stages", "run_dir", "tool_versions",
+                            "started", "finished", "verdict", "exit_code"]
+    assert {"branch", "commit_id", "stages_done"} <= set(columns)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
