@@ -6,18 +6,40 @@ pure functions in reports.regressions and reports.verdict.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from siteward.errors import UsageError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from siteward.errors import ConfigError, UsageError
 from siteward.records import Artifact, Finding, Measurement
+from siteward.schema import RegressionsConfig
 from siteward.store import RunInfo, Store
 
 from reports import regressions as rg
 from reports import verdict as vd
+from reports.baselines import BaselineChoice, choose_baseline, explicit_baseline
 from reports.budgets import Limits, judge
+from reports.trends import Trend, build_trends
 
 TREND_RUNS = 10  # how many past runs of the same target+config the trends span
 TREND_KEYS = 24  # at most this many metrics get a trend line
+CANDIDATE_RUNS = 500  # earlier runs looked at when choosing the baseline
+
+
+class _RegressionsSnapshot(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    regressions: RegressionsConfig = Field(default_factory=RegressionsConfig)
+
+
+def regressions_config(snapshot: Mapping[str, Any], source: str = "the run's stored config") -> RegressionsConfig:
+    """[regressions] of a run's stored config (defaults for runs stored before it existed)."""
+    try:
+        return _RegressionsSnapshot.model_validate(dict(snapshot)).regressions
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{source}: cannot judge regressions: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 @dataclass
@@ -26,7 +48,7 @@ class RunAnalysis:
     measurements: list[Measurement]
     findings: list[Finding]
     artifacts: list[Artifact]
-    baseline: RunInfo | None
+    baseline: RunInfo | None  # the newest baseline run
     baseline_note: str
     comparisons: list[rg.Comparison]
     regressions: list[rg.Comparison]
@@ -35,34 +57,69 @@ class RunAnalysis:
     verdict: str
     exit_code: int
     failed: list[str]
-    trends: list[rg.Trend] = field(default_factory=list)
+    trends: list[Trend] = field(default_factory=list)
+    baseline_runs: list[RunInfo] = field(default_factory=list)
+    baseline_runs_needed: int = 0
+    confirmation_records: int = 0
 
     @property
     def has_records(self) -> bool:
         return bool(self.measurements or self.findings or self.artifacts)
 
     @property
+    def unfinished_stages(self) -> list[str]:
+        return self.info.unfinished_stages
+
+    @property
     def complete(self) -> bool:
-        """False when a stage of the run recorded nothing (killed halfway, or it measured nothing)."""
-        return self.has_records and not self.silent_stages
+        """False when a stage of the run recorded nothing or never reached its end (killed halfway)."""
+        return self.has_records and not self.silent_stages and not self.unfinished_stages
 
 
-def find_baseline(store: Store, info: RunInfo, baseline_id: str | None) -> tuple[RunInfo | None, str]:
-    """The explicit baseline, else the latest passing run of the same target and config."""
+def find_baseline(store: Store, info: RunInfo, baseline_id: str | None,
+                  settings: RegressionsConfig) -> BaselineChoice:
+    """The explicit baseline run, else the pooled baseline of reports.baselines."""
     if baseline_id is not None:
         base = store.run(baseline_id)
         if base.id == info.id:
             raise UsageError(f"run {info.id} cannot be its own baseline")
-        note = f"baseline {base.id} (chosen)"
-        if base.fingerprint != info.fingerprint:
-            note += "; its config differs from this run's, so some metrics may not match"
-        elif base.target != info.target:
-            note += f"; it measured another target ({base.target})"
-        return base, note
-    base = store.latest_passing(info)
-    if base is None:
-        return None, "no earlier passing run of this target and config: no regression analysis"
-    return base, f"baseline {base.id}, the latest passing run of this target and config"
+        return explicit_baseline(base, info)
+    candidates = store.runs(target=info.target, fingerprint=info.fingerprint, verdict="pass", before=info.id,
+                            limit=CANDIDATE_RUNS)
+    return choose_baseline(candidates, info, settings)
+
+
+def _own_measurements(store: Store, run_id: str) -> list[Measurement]:
+    return [m for m in store.records(run_id, kind="measurement") if not rg.is_confirmation(m)]
+
+
+def compare_run(store: Store, info: RunInfo, measurements: list[Measurement], fresh: list[Measurement],
+                choice: BaselineChoice, config: RegressionsConfig) -> list[rg.Comparison]:
+    """Screen, confirm with the re-measurements, and add the costly CIs to what was found."""
+    settings = rg.Settings.from_config(config)
+    baseline_runs = [_own_measurements(store, r.id) for r in choice.runs]
+    if choice.method is None:  # too few runs: every metric "insufficient", with its medians
+        return rg.compare(baseline_runs, measurements, settings) if baseline_runs else []
+    comparisons = rg.compare(baseline_runs, measurements, settings, choice.method)
+    comparisons = rg.confirm(comparisons, baseline_runs, fresh, settings)
+    return rg.with_intervals(comparisons, baseline_runs, measurements)
+
+
+def screen_run(store: Store, run_id: str, *, baseline_id: str | None = None) -> list[rg.Comparison]:
+    """Metrics of a run that screening flags and the runner can re-measure (pages, Lighthouse audits).
+
+    A pure reading of the store: no output is written, no verdict recorded."""
+    info = store.run(run_id)
+    config = regressions_config(info.config)
+    if not config.confirm_runs:
+        return []
+    choice = find_baseline(store, info, baseline_id, config)
+    if choice.method is None:
+        return []
+    settings = rg.Settings.from_config(config)
+    baseline_runs = [_own_measurements(store, r.id) for r in choice.runs]
+    comparisons = rg.compare(baseline_runs, _own_measurements(store, info.id), settings, choice.method)
+    return [c for c in comparisons if c.state == "regression" and c.confirmable]
 
 
 def trend_keys(analysis_budgets: list[vd.BudgetLine], measurements: list[Measurement],
@@ -82,33 +139,39 @@ def analyse(store: Store, run_id: str, *, baseline_id: str | None = None,
             limits: Limits | None = None) -> RunAnalysis:
     """`limits`: judge budgets against these instead of the run's stored config (re-judging)."""
     info = store.run(run_id)
-    records = store.records(info.id)
+    all_records = store.records(info.id)
+    # Re-measurements only confirm or clear a regression: they are not the run's results.
+    fresh = [r for r in all_records if rg.is_confirmation(r)]
+    records = [r for r in all_records if not rg.is_confirmation(r)]
     measurements = [r for r in records if isinstance(r, Measurement)]
     artifacts = [r for r in records if isinstance(r, Artifact)]
     judged = judge(measurements, limits or Limits.from_snapshot(info.config))
     findings = [r for r in records if isinstance(r, Finding)] + judged
 
-    baseline, baseline_note = find_baseline(store, info, baseline_id)
-    comparisons: list[rg.Comparison] = []
-    if baseline is not None:
-        comparisons = rg.compare_measurements(store.records(baseline.id, kind="measurement"), measurements)
+    config = regressions_config(info.config)
+    choice = find_baseline(store, info, baseline_id, config)
+    comparisons = compare_run(store, info, measurements, [m for m in fresh if isinstance(m, Measurement)],
+                              choice, config)
     regressions = rg.regressions_of(comparisons)
 
     budgets = vd.budget_lines(findings)
     silent = vd.silent_stages(info.stages, records)
     has_records = bool(records)
-    verdict, exit_code = vd.decide(findings, regressions, has_records=has_records, silent=silent)
-    failed = vd.failing_lines(findings, regressions, has_records=has_records, silent=silent)
+    unfinished = info.unfinished_stages
+    verdict, exit_code = vd.decide(findings, regressions, has_records=has_records, silent=silent,
+                                   unfinished=unfinished)
+    failed = vd.failing_lines(findings, regressions, has_records=has_records, silent=silent, unfinished=unfinished)
 
     # Trend: earlier runs of the same target+config (any verdict), then this one.
     past = store.runs(target=info.target, fingerprint=info.fingerprint, before=info.id, limit=TREND_RUNS - 1)
-    history = [(r.id, store.records(r.id, kind="measurement")) for r in reversed(past)]
+    history = [(r.id, _own_measurements(store, r.id)) for r in reversed(past)]
     history.append((info.id, measurements))
-    trends = rg.build_trends(history, trend_keys(budgets, measurements, regressions)) if len(history) > 1 else []
+    trends = build_trends(history, trend_keys(budgets, measurements, regressions)) if len(history) > 1 else []
 
     return RunAnalysis(
         info=info, measurements=measurements, findings=findings, artifacts=artifacts,
-        baseline=baseline, baseline_note=baseline_note, comparisons=comparisons,
+        baseline=choice.runs[0] if choice.runs else None, baseline_note=choice.note, comparisons=comparisons,
         regressions=regressions, budgets=budgets, silent_stages=silent, verdict=verdict,
-        exit_code=exit_code, failed=failed, trends=trends,
+        exit_code=exit_code, failed=failed, trends=trends, baseline_runs=list(choice.runs),
+        baseline_runs_needed=choice.more_needed, confirmation_records=len(fresh),
     )

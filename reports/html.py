@@ -21,14 +21,16 @@ from jinja2 import Environment, FileSystemLoader
 
 from siteward.records import Artifact, Finding
 
-from reports.analysis import RunAnalysis
-from reports.regressions import Trend
+from reports.analysis import RunAnalysis, regressions_config
+from reports.regressions import UNCONFIRMABLE_STRICTNESS
+from reports.trends import Trend
 from reports.safety import csp_hash, file_href, safe_href, script_json
 from reports.thumbnails import is_image, make_thumbnail, make_thumbnails
 from reports.verdict import status_counts
 
 SERIES_KEYS = ("t", "users", "rps", "p50_ms", "p95_ms", "p99_ms", "errors_per_s")
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 3, "skip": 4}
+COMPARISON_ORDER = {"regression": 0, "unconfirmed": 1, "improvement": 2}
 LIGHTHOUSE_ROLE = "lighthouse-html"
 LOAD_SERIES_ROLE = "load-series"
 
@@ -186,6 +188,12 @@ def trend_rows(trends: list[Trend]) -> list[dict[str, Any]]:
              "last": fmt(t.values[-1], t.unit), "runs": len(t.values)} for t in trends]
 
 
+def _rules(a: RunAnalysis) -> dict[str, float]:
+    """The regression rules the run was judged by (its stored [regressions]), for the explanation."""
+    config = regressions_config(a.info.config)
+    return {"fdr": config.fdr, "min_change": config.min_change, "strict": config.fdr * UNCONFIRMABLE_STRICTNESS}
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
@@ -225,7 +233,9 @@ def render_html(a: RunAnalysis, run_dir: Path) -> str:
         "routes": route_table(a),
         "findings": findings,
         "stage_counts": Counter(f.stage for f in a.findings),
-        "comparisons": sorted(a.comparisons, key=lambda c: (c.state != "regression", c.stage, c.subject, c.metric)),
+        "comparisons": sorted(a.comparisons, key=lambda c: (COMPARISON_ORDER.get(c.state, 9), c.stage, c.subject,
+                                                            c.metric)),
+        "rules": _rules(a),
         "trends": trend_rows(a.trends),
         "config_json": json.dumps(a.info.config, indent=2, sort_keys=True, default=str),
     }

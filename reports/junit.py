@@ -17,8 +17,9 @@ from siteward.records import Finding
 from reports.analysis import RunAnalysis
 from reports.regressions import Comparison
 from reports.safety import xml_text
+from reports.verdict import regression_line
 
-SILENT_LINE = re.compile(r"^ERROR \[([a-z]+)\] the stage recorded nothing")
+SILENT_LINE = re.compile(r"^ERROR \[([a-z]+)\] the stage (?:recorded nothing|never reached its end)")
 
 
 def _case_for_finding(f: Finding) -> ET.Element:
@@ -48,11 +49,13 @@ def _case_for_comparison(c: Comparison) -> ET.Element:
         change = "" if c.change is None else f" ({c.change * 100:+.1f} %)"
         message = xml_text(f"{c.metric} regressed: {c.baseline_median:g} -> {c.current_median:g} {c.unit}{change}")
         ET.SubElement(case, "failure", message=message, type="regression").text = xml_text(
-            f"{message}\np-value (one-sided Mann-Whitney U): {c.p_value:.3g}\n"
-            f"samples: baseline {c.n_baseline}, current {c.n_current}\n{c.reason}"
+            f"{regression_line(c)}\ntest: {c.method}; p-value {c.p_value:.3g}, q-value {c.q_value:.3g}\n"
+            f"samples: baseline {c.n_baseline} in {c.baseline_runs} run(s), current {c.n_current}\n{c.reason}"
         )
-    elif c.state == "insufficient":
+    elif c.state in ("insufficient", "excluded"):
         ET.SubElement(case, "skipped", message=xml_text(c.reason or "not enough samples"))
+    elif c.state == "unconfirmed":
+        ET.SubElement(case, "system-out").text = xml_text(f"flagged, then not confirmed: {c.reason}")
     return case
 
 
@@ -74,7 +77,8 @@ def build_junit(a: RunAnalysis) -> bytes:
         by_stage[f.stage].append(_case_for_finding(f))
     root = ET.Element("testsuites", name=xml_text(f"siteward {a.info.id}"))
     suites = [_suite(f"siteward.{stage}", cases) for stage, cases in by_stage.items()]
-    compared = [c for c in a.comparisons if c.state in ("regression", "improvement", "unchanged", "insufficient")]
+    compared = [c for c in a.comparisons
+                if c.state in ("regression", "improvement", "unchanged", "insufficient", "unconfirmed")]
     if compared:
         suites.append(_suite("siteward.regressions", [_case_for_comparison(c) for c in compared]))
     # A run that recorded nothing, or a stage that stayed silent, says so here too.

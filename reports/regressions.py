@@ -1,49 +1,61 @@
-"""Regression analysis on raw samples: pure functions, no store, no files.
+"""Regression findings: a run's metrics against its baseline, screened, then confirmed. Pure.
 
-A metric regresses when the current samples are worse than the baseline's by a
-one-sided Mann-Whitney U test (alpha 0.01, in the worse direction only) AND the
-change is big enough to matter: at least 10 % of the baseline median and at least
-an absolute floor per unit (20 ms, 0.02 score, 10 KB ...). Either alone misleads:
-significance without effect flags noise-free trivia, effect without significance
-flags noise. Fewer than MIN_SAMPLES per side is reported as "insufficient" rather
-than guessed (sitespeed.io's compare plugin does the same).
+Screening (`compare`): every metric of the run against the pooled baseline with the test
+of reports/stats.py (per-run medians against a pooled baseline of several runs; Mann-Whitney
+against one chosen run), Benjamini-Hochberg q-values over all metrics tested, and an effect
+floor (`min_change` of the baseline, never less than its run-to-run spread). A metric is
+flagged when it is worse, its q-value is at most `fdr` and the change clears the floor.
 
-Five a side is also the least that can reach alpha 0.01 at all: the smallest exact
-one-sided p-value of 5 vs 5 samples is 1/252 = 0.004.
+Confirmation (`confirm`): the runner re-measures flagged pages and Lighthouse audits before
+the run ends (records tagged "confirmation"). A flagged metric stays a regression only when
+the fresh samples alone are worse too, against the same baseline, with a q-value (BH over
+the re-measured metrics) at most `fdr` and a change that clears the floor; otherwise it is
+"unconfirmed" and does not fail the run. A flagged metric without re-measurements - load
+routes (a load test cannot be re-run for one route in seconds), journey timings, any metric
+with `confirm_runs = 0`, a comparison made after the run (`siteward compare`, `--baseline`)
+- needs stricter evidence instead: q <= fdr x UNCONFIRMABLE_STRICTNESS.
 
-With alpha 0.01 one-sided, 20 comparisons of unchanged samples flag about 0.2
-metrics on average; the effect floor pushes that lower still.
+Out of the verdict: the load generator's health (its CPU, and the request volume and rate
+it achieved) describes the generator, not the site; such metrics are "excluded" here and
+stay findings of the load stage.
 """
 
 from __future__ import annotations
 
-import statistics
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
-from siteward.records import Measurement
+from siteward.records import AnyRecord, Measurement
+from siteward.schema import RegressionsConfig
 
-ALPHA = 0.01
-MIN_SAMPLES = 5
-RELATIVE_FLOOR = 0.10
-# Smallest absolute change per unit that a person would act on.
-ABSOLUTE_FLOORS: dict[str, float] = {
-    "ms": 20.0,
-    "s": 0.02,
-    "score": 0.02,
-    "bytes": 10 * 1024.0,
-    "ratio": 0.001,
-    "count": 1.0,
-    "rps": 1.0,
-    "percent": 1.0,
-}
+from reports import stats
 
-State = Literal["regression", "improvement", "unchanged", "insufficient", "new", "gone"]
+State = Literal["regression", "improvement", "unchanged", "insufficient", "new", "gone", "unconfirmed", "excluded"]
 MetricKey = tuple[str, str, str]  # (stage, subject, metric)
+
+CONFIRMATION_TAG = "confirmation"
+GENERATOR_SUBJECT = "load-generator"
+GENERATOR_METRICS = frozenset({"achieved_rps", "rate_ratio", "requests"})
+UNCONFIRMABLE_STRICTNESS = 0.2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """[regressions] as the comparison needs it (see siteward.schema.RegressionsConfig)."""
+
+    fdr: float = 0.05
+    min_change: float = 0.10
+    min_runs: int = 5
+    confirm_runs: int = 3
+
+    @classmethod
+    def from_config(cls, config: RegressionsConfig) -> "Settings":
+        return cls(fdr=config.fdr, min_change=config.min_change, min_runs=config.min_baseline_runs,
+                   confirm_runs=config.confirm_runs)
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,16 @@ class Comparison:
     p_value: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    baseline_runs: int = 0
+    method: str = ""
+    q_value: float | None = None
+    ci_low: float | None = None  # 95 % CI of current - baseline, in the metric's unit
+    ci_high: float | None = None
+    floor: float | None = None  # the least change that counts, in the metric's unit
+    confirmable: bool = False
+    confirmations: int = 0  # re-measurements (fresh samples) that were taken
+    confirm_median: float | None = None
+    confirm_q: float | None = None
 
     @property
     def key(self) -> MetricKey:
@@ -81,55 +103,43 @@ class Comparison:
             return None
         return self.abs_change / abs(self.baseline_median)
 
-    def as_dict(self) -> dict:
+    @property
+    def confirmed(self) -> bool:
+        return self.state == "regression" and self.confirmations > 0
+
+    def as_dict(self) -> dict[str, Any]:
         change = self.change
         return {
             "stage": self.stage, "subject": self.subject, "metric": self.metric, "unit": self.unit,
             "state": self.state, "higher_is_better": self.higher_is_better,
             "baseline_median": self.baseline_median, "current_median": self.current_median,
             "abs_change": self.abs_change, "change_pct": None if change is None else round(change * 100, 2),
-            "p_value": self.p_value, "n_baseline": self.n_baseline, "n_current": self.n_current,
+            "p_value": self.p_value, "q_value": self.q_value, "method": self.method,
+            "ci_low": self.ci_low, "ci_high": self.ci_high, "floor": self.floor,
+            "n_baseline": self.n_baseline, "baseline_runs": self.baseline_runs, "n_current": self.n_current,
+            "confirmable": self.confirmable, "confirmations": self.confirmations,
+            "confirm_median": self.confirm_median, "confirm_q": self.confirm_q,
             "tags": dict(self.tags), "reason": self.reason,
         }
 
 
-def absolute_floor(unit: str, baseline_median: float) -> float:
-    floor = ABSOLUTE_FLOORS.get(unit, 0.0)
-    # Scores on a 0-100 scale (some tools) need a floor on that scale.
-    if unit == "score" and abs(baseline_median) > 1.0:
-        floor *= 100
-    return floor
+# ----------------------------------------------------------------- records in
 
 
-def compare_samples(
-    baseline: Sequence[float], current: Sequence[float], *, unit: str, higher_is_better: bool,
-    alpha: float = ALPHA, min_samples: int = MIN_SAMPLES, relative_floor: float = RELATIVE_FLOOR,
-) -> tuple[State, float | None, str]:
-    """Decide (state, one-sided p-value, reason) for two raw sample sets."""
-    base = np.asarray(baseline, dtype=float)
-    cur = np.asarray(current, dtype=float)
-    base, cur = base[np.isfinite(base)], cur[np.isfinite(cur)]  # a failed sample is no sample
-    if len(base) < min_samples or len(cur) < min_samples:
-        return "insufficient", None, f"need {min_samples} samples per side, have {len(base)} and {len(cur)}"
-    base_median, cur_median = float(np.median(base)), float(np.median(cur))
-    delta = cur_median - base_median
-    worse = delta < 0 if higher_is_better else delta > 0
-    size = abs(delta)
-    needed = max(relative_floor * abs(base_median), absolute_floor(unit, base_median))
-    # Which direction is "worse" decides the one-sided alternative.
-    alt_worse = "less" if higher_is_better else "greater"
-    alt_better = "greater" if higher_is_better else "less"
-    if np.ptp(np.concatenate([base, cur])) == 0:
-        return "unchanged", 1.0, "identical samples"
-    p_worse = float(stats.mannwhitneyu(cur, base, alternative=alt_worse).pvalue)
-    p_better = float(stats.mannwhitneyu(cur, base, alternative=alt_better).pvalue)
-    if worse and size >= needed and p_worse < alpha:
-        return "regression", p_worse, f"worse by {size:g} {unit} (floor {needed:g} {unit}), p={p_worse:.2g}"
-    if not worse and size >= needed and p_better < alpha:
-        return "improvement", p_better, f"better by {size:g} {unit}, p={p_better:.2g}"
-    if size < needed:
-        return "unchanged", p_worse if worse else p_better, f"change {size:g} {unit} below floor {needed:g} {unit}"
-    return "unchanged", p_worse if worse else p_better, "not significant"
+def is_confirmation(record: AnyRecord) -> bool:
+    return CONFIRMATION_TAG in record.tags
+
+
+def is_generator_health(stage: str, subject: str, metric: str) -> bool:
+    return stage == "loadtests" and (subject == GENERATOR_SUBJECT or metric.startswith("generator_")
+                                     or metric in GENERATOR_METRICS)
+
+
+def is_confirmable(stage: str, tags: dict[str, str]) -> bool:
+    """A page of the browsers stage or a Lighthouse audit: the runner can re-measure just that."""
+    if stage == "browsers":
+        return bool(tags.get("page")) and not tags.get("journey") and bool(tags.get("engine"))
+    return stage == "audits" and bool(tags.get("page")) and bool(tags.get("preset"))
 
 
 def pool_measurements(measurements: Iterable[Measurement]) -> dict[MetricKey, Measurement]:
@@ -145,102 +155,165 @@ def pool_measurements(measurements: Iterable[Measurement]) -> dict[MetricKey, Me
     return pooled
 
 
-def compare_measurements(
-    baseline: Iterable[Measurement], current: Iterable[Measurement], **kwargs,
-) -> list[Comparison]:
-    """Every metric of the current run against the baseline run, matched by (stage, subject, metric)."""
-    base_by_key = pool_measurements(baseline)
-    cur_by_key = pool_measurements(current)
+def per_run_samples(runs: Sequence[Sequence[Measurement]]) -> dict[MetricKey, list[np.ndarray]]:
+    """key -> one sample array per baseline run that measured it (newest run first, as given)."""
+    found: dict[MetricKey, list[np.ndarray]] = defaultdict(list)
+    for run in runs:
+        for key, m in pool_measurements(run).items():
+            values = stats.finite(m.samples)
+            if len(values):
+                found[key].append(values)
+    return found
+
+
+# ------------------------------------------------------------------ screening
+
+
+def _test(runs: list[np.ndarray], current: Sequence[float], m: Measurement, method: str,
+          settings: Settings) -> stats.TestResult | str:
+    """The test result, or why there is none."""
+    now = stats.finite(current)
+    if method == "run-medians":
+        if len(runs) < settings.min_runs:
+            return f"measured in {len(runs)} baseline run(s); {settings.min_runs} needed"
+        if not len(now):
+            return "no valid sample in this run"
+        return stats.run_medians_test(runs, now, unit=m.unit, higher_is_better=m.higher_is_better)
+    pooled = np.concatenate(runs) if runs else np.array([])
+    need = stats.MIN_POOLED_SAMPLES
+    if len(pooled) < need or len(now) < need:
+        return f"need {need} samples per side, have {len(pooled)} and {len(now)}"
+    return stats.pooled_test(pooled, now, higher_is_better=m.higher_is_better)
+
+
+def _base(key: MetricKey, m: Measurement, state: State, runs: list[np.ndarray], current: list[float],
+          method: str, reason: str, result: stats.TestResult | None = None) -> Comparison:
+    pooled = np.concatenate(runs) if runs else np.array([])
+    baseline = result.baseline if result else (float(np.median(pooled)) if len(pooled) else None)
+    now = stats.finite(current)
+    return Comparison(
+        *key, unit=m.unit, higher_is_better=m.higher_is_better, state=state, baseline_median=baseline,
+        current_median=float(np.median(now)) if len(now) else None, n_baseline=len(pooled),
+        n_current=len(now), tags={k: v for k, v in m.tags.items() if k != CONFIRMATION_TAG}, reason=reason,
+        baseline_runs=len(runs), method=method if result else "", confirmable=is_confirmable(key[0], m.tags),
+    )
+
+
+def compare(baseline_runs: Sequence[Sequence[Measurement]], current: Iterable[Measurement], settings: Settings,
+            method: str = "run-medians") -> list[Comparison]:
+    """Screen every metric of the current run (its own records, not re-measurements)."""
+    base = per_run_samples(baseline_runs)
+    latest = pool_measurements(baseline_runs[0]) if baseline_runs else {}
+    cur = pool_measurements(m for m in current if not is_confirmation(m))
     out: list[Comparison] = []
-    for key, cur in cur_by_key.items():
-        base = base_by_key.get(key)
-        if base is None:
-            out.append(Comparison(
-                *key, unit=cur.unit, higher_is_better=cur.higher_is_better, state="new",
-                baseline_median=None, current_median=cur.value, n_baseline=0,
-                n_current=len(cur.samples), tags=dict(cur.tags), reason="not in the baseline",
-            ))
-            continue
-        if base.unit != cur.unit:
-            state, p, reason = "insufficient", None, f"unit changed from {base.unit} to {cur.unit}"
+    tested: list[tuple[Comparison, stats.TestResult]] = []
+    for key, m in cur.items():
+        runs = base.get(key, [])
+        if is_generator_health(*key):
+            out.append(_base(key, m, "excluded", runs, m.samples, method,
+                             "the load generator's health, not the site's: a finding, never a regression"))
+        elif not runs:
+            out.append(_base(key, m, "new", runs, m.samples, method, "not in the baseline"))
+        elif key in latest and latest[key].unit != m.unit:
+            out.append(_base(key, m, "insufficient", runs, m.samples, method,
+                             f"unit changed from {latest[key].unit} to {m.unit}"))
         else:
-            state, p, reason = compare_samples(
-                base.samples, cur.samples, unit=cur.unit, higher_is_better=cur.higher_is_better, **kwargs
-            )
-        out.append(Comparison(
-            *key, unit=cur.unit, higher_is_better=cur.higher_is_better, state=state,
-            baseline_median=base.value, current_median=cur.value, n_baseline=len(base.samples),
-            n_current=len(cur.samples), p_value=p, tags=dict(cur.tags), reason=reason,
-        ))
-    for key, base in base_by_key.items():
-        if key not in cur_by_key:
-            out.append(Comparison(
-                *key, unit=base.unit, higher_is_better=base.higher_is_better, state="gone",
-                baseline_median=base.value, current_median=None, n_baseline=len(base.samples),
-                n_current=0, tags=dict(base.tags), reason="not measured in this run",
-            ))
+            result = _test(runs, m.samples, m, method, settings)
+            if isinstance(result, str):
+                out.append(_base(key, m, "insufficient", runs, m.samples, method, result))
+            else:
+                tested.append((_base(key, m, "unchanged", runs, m.samples, method, "", result), result))
+    out += _decide(tested, settings)
+    for key, m in latest.items():
+        if key not in cur and not is_generator_health(*key):
+            out.append(_base(key, m, "gone", base.get(key, []), [], method, "not measured in this run"))
     return out
+
+
+def _decide(tested: list[tuple[Comparison, stats.TestResult]], settings: Settings) -> list[Comparison]:
+    """States from BH q-values (both directions) and the effect floor."""
+    q_worse = stats.bh_qvalues([r.p_worse for _, r in tested])
+    q_better = stats.bh_qvalues([r.p_better for _, r in tested])
+    decided = []
+    for (c, r), qw, qb in zip(tested, q_worse, q_better):
+        floor = stats.effect_floor(r.baseline, r.spread, c.unit, settings.min_change)
+        delta = r.current - r.baseline
+        worse = delta < 0 if c.higher_is_better else delta > 0
+        size = abs(delta)
+        p, q = (r.p_worse, qw) if worse else (r.p_better, qb)
+        if size < floor:
+            state, reason = "unchanged", f"change {size:.4g} {c.unit} below the floor {floor:.4g} {c.unit}"
+        elif worse and qw <= settings.fdr:
+            state, reason = "regression", f"worse by {size:.4g} {c.unit} (floor {floor:.4g}), q={qw:.2g}"
+        elif not worse and qb <= settings.fdr:
+            state, reason = "improvement", f"better by {size:.4g} {c.unit}, q={qb:.2g}"
+        else:
+            state, reason = "unchanged", f"not significant (q={q:.2g})"
+        decided.append(replace(c, state=state, reason=reason, p_value=p, q_value=q, floor=floor,
+                               ci_low=r.ci_low, ci_high=r.ci_high))
+    return decided
+
+
+# --------------------------------------------------------------- confirmation
+
+
+def confirm(comparisons: list[Comparison], baseline_runs: Sequence[Sequence[Measurement]],
+            fresh: Iterable[Measurement], settings: Settings) -> list[Comparison]:
+    """Flagged metrics stay regressions only when re-measured samples confirm them, or, where
+    there are none (load routes, journeys, confirm_runs = 0, a comparison made after the run),
+    when their screening q-value meets the stricter bar; the others become "unconfirmed"."""
+    base = per_run_samples(baseline_runs)
+    again = pool_measurements(m for m in fresh if is_confirmation(m)) if settings.confirm_runs else {}
+    strict = settings.fdr * UNCONFIRMABLE_STRICTNESS
+    tested: list[tuple[Comparison, stats.TestResult]] = []
+    results: dict[MetricKey, Comparison] = {}
+    for c in (c for c in comparisons if c.state == "regression"):
+        m = again.get(c.key) if c.confirmable else None
+        result = _test(base.get(c.key, []), m.samples, m, c.method, settings) if m is not None else None
+        if isinstance(result, stats.TestResult):
+            tested.append((c, result))
+        elif (c.q_value or 0.0) <= strict:
+            results[c.key] = replace(c, reason=f"{c.reason}; not re-measured, q <= {strict:g}")
+        else:
+            why = f"re-measurement unusable: {result}" if result else "not re-measured"
+            results[c.key] = replace(c, state="unconfirmed",
+                                     reason=f"{c.reason}; {why}, and without it q must be <= {strict:g}")
+    q_values = stats.bh_qvalues([r.p_worse for _, r in tested])
+    for (c, r), q in zip(tested, q_values):
+        n = len(stats.finite(again[c.key].samples))
+        delta = r.current - r.baseline
+        worse = delta < 0 if c.higher_is_better else delta > 0
+        held = worse and abs(delta) >= (c.floor or 0.0) and q <= settings.fdr
+        words = f"{n} re-measurement(s): median {r.current:.4g} {c.unit}, q={q:.2g}"
+        results[c.key] = replace(
+            c, state="regression" if held else "unconfirmed", confirmations=n,
+            confirm_median=r.current, confirm_q=q,
+            reason=f"{c.reason}; confirmed by {words}" if held else f"{c.reason}; not confirmed by {words}")
+    return [results.get(c.key, c) for c in comparisons]
+
+
+def with_intervals(comparisons: list[Comparison], baseline_runs: Sequence[Sequence[Measurement]],
+                   current: Iterable[Measurement]) -> list[Comparison]:
+    """Bootstrap CIs for pooled (Mann-Whitney) findings: costly, so only for regressions and improvements."""
+    pooled = per_run_samples(baseline_runs)
+    cur = pool_measurements(m for m in current if not is_confirmation(m))
+    out = []
+    for c in comparisons:
+        if c.method == "mann-whitney" and c.state in ("regression", "improvement", "unconfirmed") and c.key in cur:
+            low, high = stats.median_difference_ci(np.concatenate(pooled[c.key]), cur[c.key].samples)
+            c = replace(c, ci_low=low, ci_high=high)
+        out.append(c)
+    return out
+
+
+def compare_measurements(baseline: Iterable[Measurement], current: Iterable[Measurement],
+                         settings: Settings = Settings(confirm_runs=0)) -> list[Comparison]:
+    """One chosen run as the baseline: sample by sample (Mann-Whitney), as `--baseline RUN` does."""
+    base, cur = [list(baseline)], list(current)
+    return confirm(compare(base, cur, settings, method="mann-whitney"), base, [], settings)
 
 
 def regressions_of(comparisons: Iterable[Comparison]) -> list[Comparison]:
     """Regressions, the largest relative change first."""
     found = [c for c in comparisons if c.state == "regression"]
     return sorted(found, key=lambda c: -abs(c.change or 0.0))
-
-
-# ------------------------------------------------------------------------ trends
-
-
-@dataclass(frozen=True)
-class Trend:
-    """Medians of one metric across past runs, oldest first."""
-
-    stage: str
-    subject: str
-    metric: str
-    unit: str
-    higher_is_better: bool
-    run_ids: list[str]
-    values: list[float]
-    direction: Literal["worsening", "improving", "flat", "short"]
-    slope_per_run: float | None
-
-    def as_dict(self) -> dict:
-        return {
-            "stage": self.stage, "subject": self.subject, "metric": self.metric, "unit": self.unit,
-            "higher_is_better": self.higher_is_better, "run_ids": self.run_ids, "values": self.values,
-            "direction": self.direction, "slope_per_run": self.slope_per_run,
-        }
-
-
-def trend_of(
-    key: MetricKey, unit: str, higher_is_better: bool, points: Sequence[tuple[str, float]],
-    *, flat_fraction: float = 0.02,
-) -> Trend:
-    """Theil-Sen slope (robust to one outlier run) of medians in run order, oldest first."""
-    run_ids = [run_id for run_id, _ in points]
-    values = [float(v) for _, v in points]
-    if len(values) < 3:
-        return Trend(*key, unit, higher_is_better, run_ids, values, "short", None)
-    slope = float(stats.theilslopes(values, np.arange(len(values)))[0])
-    scale = abs(statistics.median(values)) or 1.0
-    if abs(slope) < flat_fraction * scale:
-        direction = "flat"
-    else:
-        direction = "improving" if (slope > 0) == higher_is_better else "worsening"
-    return Trend(*key, unit, higher_is_better, run_ids, values, direction, slope)
-
-
-def build_trends(
-    history: Sequence[tuple[str, Sequence[Measurement]]], keys: Iterable[MetricKey],
-) -> list[Trend]:
-    """history: (run_id, measurements) oldest first; one trend per key measured in any run."""
-    pooled = [(run_id, pool_measurements(ms)) for run_id, ms in history]
-    trends = []
-    for key in keys:
-        points = [(run_id, by_key[key].value) for run_id, by_key in pooled if key in by_key]
-        if not points:
-            continue
-        last = next(by_key[key] for _, by_key in reversed(pooled) if key in by_key)
-        trends.append(trend_of(key, last.unit, last.higher_is_better, points))
-    return trends

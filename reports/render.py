@@ -26,7 +26,8 @@ from reports.regressions import Comparison
 from reports.summary import OUTPUT_NAMES, build_markdown, build_summary
 
 CONSOLE_MAX_LINES = 20
-STATE_STYLE = {"regression": "bold red", "improvement": "green", "insufficient": "yellow", "new": "cyan", "gone": "magenta"}
+STATE_STYLE = {"regression": "bold red", "improvement": "green", "insufficient": "yellow", "new": "cyan",
+               "gone": "magenta", "unconfirmed": "yellow"}
 
 
 @dataclass
@@ -103,18 +104,19 @@ def render_run(store: Store, run_id: str, *, baseline_id: str | None = None, con
 
 
 def comparison_table(comparisons: list[Comparison], a_id: str, b_id: str) -> Table:
-    order = {"regression": 0, "improvement": 1, "unchanged": 2, "insufficient": 3, "new": 4, "gone": 5}
+    order = {"regression": 0, "unconfirmed": 1, "improvement": 2, "unchanged": 3, "insufficient": 4, "new": 5,
+             "gone": 6}
     table = Table(title=f"{a_id} (A) -> {b_id} (B)", show_lines=False)
     table.add_column("metric", overflow="fold")
     table.add_column("subject", overflow="fold")
-    for name in ("A median", "B median", "change %", "p-value"):
+    for name in ("A median", "B median", "change %", "q-value"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     for c in sorted(comparisons, key=lambda c: (order.get(c.state, 9), c.stage, c.subject, c.metric)):
         table.add_row(
             Text(c.metric), Text(c.subject), fmt(c.baseline_median, c.unit), fmt(c.current_median, c.unit),
             "–" if c.change is None else f"{c.change * 100:+.1f}",
-            "–" if c.p_value is None else f"{c.p_value:.2g}",
+            "–" if c.q_value is None else f"{c.q_value:.2g}",
             Text(c.state, style=STATE_STYLE.get(c.state, "")),
         )
     return table

@@ -65,7 +65,12 @@ def build_summary(a: RunAnalysis) -> dict[str, Any]:
         "complete": a.complete,
         "stages_run": list(a.info.stages),
         "silent_stages": list(a.silent_stages),
+        "unfinished_stages": list(a.unfinished_stages),
+        "branch": a.info.branch,
+        "commit": a.info.commit,
         "baseline_run_id": a.baseline.id if a.baseline else None,
+        "baseline_run_ids": [r.id for r in a.baseline_runs],
+        "baseline_runs_needed": a.baseline_runs_needed,
         "baseline_note": a.baseline_note,
         "counts": {
             "findings": status_counts(a.findings),
@@ -74,6 +79,7 @@ def build_summary(a: RunAnalysis) -> dict[str, Any]:
             "comparisons": dict(Counter(c.state for c in a.comparisons)),
             "measurements": len(a.measurements),
             "artifacts": len(a.artifacts),
+            "confirmation_records": a.confirmation_records,
         },
         "failed": list(a.failed),
         "budgets": [b.as_dict() for b in a.budgets],
@@ -103,6 +109,10 @@ def _num(value: float | None, unit: str) -> str:
     return "?" if value is None else f"{value:.4g} {unit}".strip()
 
 
+def _q(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2g}"
+
+
 def build_markdown(a: RunAnalysis, *, report_link: str = "report.html") -> str:
     counts = status_counts(a.findings)
     budgets_failed = sum(1 for b in a.budgets if b.status == "fail")
@@ -123,12 +133,16 @@ def build_markdown(a: RunAnalysis, *, report_link: str = "report.html") -> str:
         if len(a.failed) > MD_MAX_FAILING:
             lines.append(f"- … and {len(a.failed) - MD_MAX_FAILING} more in the report")
     if a.regressions:
-        lines += ["", "### Top regressions", "", "| metric | subject | baseline | current | change | p |", "|---|---|---:|---:|---:|---:|"]
+        lines += ["", "### Top regressions", "",
+                  "| metric | subject | baseline (samples, runs) | current (samples) | change | q | 95 % CI of the difference | confirmed by |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
         for c in a.regressions[:MD_MAX_REGRESSIONS]:
             change = "?" if c.change is None else f"{c.change * 100:+.1f} %"
+            ci = "–" if c.ci_low is None else f"{_num(c.ci_low, c.unit)} .. {_num(c.ci_high, c.unit)}"
+            confirmed = f"{c.confirmations} re-measurements" if c.confirmations else "–"
             lines.append(
-                f"| {md_text(c.metric)} | {md_text(c.subject)} | {_num(c.baseline_median, c.unit)} "
-                f"| {_num(c.current_median, c.unit)} | {change} | {c.p_value:.2g} |"
+                f"| {md_text(c.metric)} | {md_text(c.subject)} | {_num(c.baseline_median, c.unit)} ({c.n_baseline}, {c.baseline_runs}) "
+                f"| {_num(c.current_median, c.unit)} ({c.n_current}) | {change} | {_q(c.q_value)} | {ci} | {confirmed} |"
             )
     # A plain path, not a link: in a pull-request comment a relative link would not resolve.
     lines += ["", f"Full report: `{a.info.run_dir.name}/{report_link}` in the results directory"

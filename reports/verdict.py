@@ -2,8 +2,9 @@
 
 Verdict rules (DESIGN.md): "fail" (exit 1) if any finding failed or a regression was
 found; else "error" (exit 3) if any check could not measure, or the run recorded
-nothing at all, or a stage it ran recorded nothing; else "pass" (exit 0). Warnings
-never fail a run.
+nothing at all, or a stage it ran recorded nothing or never reached its end (killed);
+else "pass" (exit 0). Warnings never fail a run. An incomplete run is never a PASS,
+so it is never a baseline either.
 """
 
 from __future__ import annotations
@@ -75,12 +76,12 @@ def silent_stages(run_stages: Sequence[str], records: Iterable[AnyRecord]) -> li
 
 def decide(
     findings: Sequence[Finding], regressions: Sequence[Comparison], *,
-    has_records: bool, silent: Sequence[str] = (),
+    has_records: bool, silent: Sequence[str] = (), unfinished: Sequence[str] = (),
 ) -> tuple[str, int]:
     """(verdict, exit code) from the rules in the module docstring."""
     if any(f.status == "fail" for f in findings) or regressions:
         return "fail", EXIT_FAIL
-    if not has_records or silent or any(f.status == "error" for f in findings):
+    if not has_records or silent or unfinished or any(f.status == "error" for f in findings):
         return "error", EXIT_CANNOT_MEASURE
     return "pass", EXIT_PASS
 
@@ -93,7 +94,7 @@ def _fmt(value: float | None, unit: str | None) -> str:
 
 def failing_lines(
     findings: Sequence[Finding], regressions: Sequence[Comparison], *,
-    has_records: bool = True, silent: Sequence[str] = (),
+    has_records: bool = True, silent: Sequence[str] = (), unfinished: Sequence[str] = (),
 ) -> list[str]:
     """One line per reason the run did not pass: failures, regressions, then errors."""
     lines: list[str] = []
@@ -101,11 +102,7 @@ def failing_lines(
         if f.status == "fail":
             lines.append(f"FAIL [{f.stage}/{f.check}] {f.subject}: {f.message or _fmt(f.value, f.unit)}")
     for c in regressions:
-        change = f" ({c.change * 100:+.1f} %)" if c.change is not None else ""
-        lines.append(
-            f"REGRESSION [{c.stage}] {c.subject} {c.metric}: {_fmt(c.baseline_median, c.unit)}"
-            f" -> {_fmt(c.current_median, c.unit)}{change}, p={c.p_value:.2g}"
-        )
+        lines.append(regression_line(c))
     for f in findings:
         if f.status == "error":
             lines.append(f"ERROR [{f.stage}/{f.check}] {f.subject}: {f.message or 'could not measure'}")
@@ -115,7 +112,21 @@ def failing_lines(
     explained = any(f.stage == "run" and f.status == "error" for f in findings)
     for stage in () if explained else silent:
         lines.append(f"ERROR [{stage}] the stage recorded nothing (interrupted, or nothing to measure)")
+    for stage in () if explained else [s for s in unfinished if s not in silent]:
+        lines.append(f"ERROR [{stage}] the stage never reached its end (killed?): the run is incomplete")
     return lines
+
+
+def regression_line(c: Comparison) -> str:
+    """REGRESSION [stage] subject metric: baseline -> current (+x %), q, CI, confirmation."""
+    change = f" ({c.change * 100:+.1f} %)" if c.change is not None else ""
+    q = f", q={c.q_value:.2g}" if c.q_value is not None else ""
+    ci = f", 95 % CI of the difference [{c.ci_low:+.4g}, {c.ci_high:+.4g}] {c.unit}" \
+        if c.ci_low is not None and c.ci_high is not None else ""
+    base = f"{_fmt(c.baseline_median, c.unit)} ({c.n_baseline} samples, {c.baseline_runs} run(s))"
+    confirmed = f", confirmed by {c.confirmations} re-measurement(s)" if c.confirmations else ""
+    return (f"REGRESSION [{c.stage}] {c.subject} {c.metric}: {base} -> {_fmt(c.current_median, c.unit)}"
+            f" ({c.n_current} samples){change}{q}{ci}{confirmed}")
 
 
 def status_counts(findings: Iterable[Finding]) -> dict[str, int]:

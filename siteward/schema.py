@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -121,3 +121,22 @@ class ThresholdsConfig(Strict):
 class ResultsConfig(Strict):
     root: str = "results"
     history: str | None = Field(None, description="SQLite history; default <root>/history.sqlite")
+
+
+class RegressionsConfig(Strict):
+    """[regressions]: how runs are compared with their history; judged by reports/ from the run's
+    stored config (reports/stats.py explains the test, reports/baselines.py the baseline)."""
+
+    baseline_branch: str = Field("main", min_length=1, description="runs of this branch are the baselines")
+    baseline_runs: int = Field(10, ge=2, le=100, description="the baseline pools the last N complete, passing runs")
+    min_baseline_runs: int = Field(5, ge=2, le=100, description="fewer baseline runs than this: no regression verdict")
+    fdr: float = Field(0.05, gt=0, lt=1, description="Benjamini-Hochberg false discovery rate over a run's metrics")
+    min_change: float = Field(0.10, ge=0, le=10, description="smallest relative change that is a regression")
+    confirm_runs: int = Field(3, ge=0, le=20, description="re-measurements of flagged pages and audits; 0 = none")
+
+    @model_validator(mode="after")
+    def _enough_runs(self) -> "RegressionsConfig":
+        if self.min_baseline_runs > self.baseline_runs:
+            raise ValueError(f"regressions.min_baseline_runs ({self.min_baseline_runs}) cannot exceed"
+                             f" regressions.baseline_runs ({self.baseline_runs})")
+        return self

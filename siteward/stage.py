@@ -30,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from siteward.journeys import JourneyConfig
 from siteward.records import AnyRecord, parse_record
-from siteward.schema import BudgetsConfig, PageConfig, ResultsConfig, Strict, TargetConfig
+from siteward.schema import BudgetsConfig, PageConfig, RegressionsConfig, ResultsConfig, Strict, TargetConfig
 from siteward.secrets import REFERENCE, Secrets
 from siteward.store import Store
 
@@ -49,6 +49,7 @@ class CoreConfig(Strict):
     journeys: list[JourneyConfig] = Field(default_factory=list)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     results: ResultsConfig = Field(default_factory=ResultsConfig)
+    regressions: RegressionsConfig = Field(default_factory=RegressionsConfig)
     secrets: dict[str, str] = Field(default_factory=dict, description="name -> environment variable")
 
     # Where the config came from: not a key of the file (a private attribute cannot be set from TOML).
@@ -96,8 +97,8 @@ class CoreConfig(Strict):
         return self.target.base_url + path
 
     def fingerprint(self) -> str:
-        """Hash of what decides comparability of runs (not the target URL's port)."""
-        data = self.model_dump(mode="json", exclude={"target", "results"}, by_alias=True)
+        """Hash of what decides comparability of runs (not the target URL's port, nor how runs are judged)."""
+        data = self.model_dump(mode="json", exclude={"target", "results", "regressions"}, by_alias=True)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def snapshot(self) -> dict[str, Any]:
@@ -148,9 +149,15 @@ class StageContext:
     secrets: Secrets
     console: Console = field(default_factory=lambda: Console(stderr=True))
     quiet: bool = False  # no progress bars
+    # A re-measurement (regression confirmation) tags every record it emits and keeps its
+    # evidence in a subdirectory, so the run's own records and files stay as they were.
+    record_tags: dict[str, str] = field(default_factory=dict)
+    evidence_subdir: str = ""
 
     def emit(self, record: AnyRecord) -> AnyRecord:
         """Persist a record now (secrets scrubbed) and return what was stored."""
+        if self.record_tags:
+            record = record.model_copy(update={"tags": {**record.tags, **self.record_tags}})
         if self.secrets:
             record = parse_record(self.secrets.redact(record.model_dump_json()))
         self.store.add(self.run_id, record)
@@ -161,7 +168,7 @@ class StageContext:
         return self.store.records(self.run_id, kind=kind, stage=stage)
 
     def evidence_dir(self, *parts: str) -> Path:
-        path = self.run_dir.joinpath(*parts)
+        path = self.run_dir.joinpath(*filter(None, (self.evidence_subdir, *parts)))
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -76,3 +76,10 @@ def finding(status="pass", check="console-errors", *, stage="browsers", subject=
 
 def artifact(role: str, path: str, *, stage="browsers", subject="home|chromium|desktop", media_type="image/png", **tags) -> Artifact:
     return Artifact(stage=stage, subject=subject, role=role, path=path, media_type=media_type, tags=tags)
+
+
+def drifting_runs(rng: np.random.Generator, runs: int, n: int, *, median: float = 400.0, run_sd: float = 0.05,
+                  within_sd: float = 0.15, shift: float = 0.0) -> list[list[float]]:
+    """Samples of `runs` runs whose speed drifts as a whole (log-normal run effect, then samples)."""
+    effects = rng.normal(0.0, run_sd, runs)
+    return [list(median * (1 + shift) * np.exp(effect + rng.normal(0.0, within_sd, n))) for effect in effects]

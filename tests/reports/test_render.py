@@ -56,20 +56,37 @@ def test_summary_json_has_the_documented_schema(store, runs):
     assert summary["outputs"]["junit_xml"] == "junit.xml"
 
 
-def test_regression_against_the_latest_passing_run_fails(store, runs):
-    runs.run(_passing_records(seed=1), verdict="pass")
-    baseline = runs.run(_passing_records(seed=2), verdict="pass")
+def _clean_history(runs, n=5, seed=1) -> list[str]:
+    """n passing runs: the least that makes a pooled baseline (min_baseline_runs = 5)."""
+    return [runs.run(_passing_records(seed=seed + 10 * i), verdict="pass") for i in range(n)]
+
+
+def test_regression_against_the_pooled_passing_runs_fails(store, runs):
+    pooled = _clean_history(runs)
     runs.run(_passing_records(seed=3), verdict="fail")  # not a baseline: it failed
     slow = runs.run(_passing_records(seed=4, shift=0.4))
     outcome = render_run(store, slow)
-    assert outcome.baseline_id == baseline
+    assert outcome.baseline_id == pooled[-1]
     assert (outcome.verdict, outcome.exit_code) == ("fail", 1)
     assert [(c.metric, c.subject) for c in outcome.regressions] == [("fcp_ms", "home|chromium|desktop")]
     summary = _summary(outcome)
-    assert summary["baseline_run_id"] == baseline
-    assert summary["regressions"][0]["state"] == "regression" and summary["regressions"][0]["change_pct"] > 20
+    assert summary["baseline_run_id"] == pooled[-1] and summary["baseline_run_ids"] == pooled[::-1]
+    found = summary["regressions"][0]
+    assert found["state"] == "regression" and found["change_pct"] > 20
+    assert (found["baseline_runs"], found["n_baseline"], found["n_current"]) == (5, 100, 20)
+    assert found["q_value"] <= 0.01 and found["ci_low"] > 0 and found["ci_high"] > found["ci_low"]
     assert any(line.startswith("REGRESSION") for line in summary["failed"])
-    assert [t["run_ids"][-1] for t in summary["trends"]][0] == slow and len(summary["trends"][0]["values"]) == 4
+    assert [t["run_ids"][-1] for t in summary["trends"]][0] == slow and len(summary["trends"][0]["values"]) == 7
+
+
+def test_too_few_baseline_runs_say_how_many_more_are_needed(store, runs):
+    _clean_history(runs, n=3)
+    outcome = render_run(store, runs.run(_passing_records(seed=3, shift=0.5)))
+    summary = _summary(outcome)
+    assert outcome.verdict == "pass" and summary["baseline_runs_needed"] == 2
+    assert "2 more needed" in summary["baseline_note"]
+    assert {c.state for c in outcome.comparisons} == {"insufficient"}
+    assert "2 more needed" in outcome.paths["summary.md"].read_text(encoding="utf-8")
 
 
 def test_other_targets_and_configs_are_not_baselines(store, runs):
@@ -77,7 +94,7 @@ def test_other_targets_and_configs_are_not_baselines(store, runs):
     runs.run(_passing_records(seed=2), verdict="pass", fingerprint="other-config")
     outcome = render_run(store, runs.run(_passing_records(seed=3, shift=0.5)))
     assert outcome.baseline_id is None and outcome.verdict == "pass"
-    assert "no earlier passing run" in _summary(outcome)["baseline_note"]
+    assert "0 complete passing run(s)" in _summary(outcome)["baseline_note"]
 
 
 def test_explicit_baseline_is_used_and_cannot_be_the_run_itself(store, runs):
@@ -146,7 +163,7 @@ def test_junit_xml_is_valid_and_counts_failures_and_errors(store, runs):
 
 
 def test_junit_has_a_testcase_per_compared_metric(store, runs):
-    runs.run(_passing_records(seed=1), verdict="pass")
+    _clean_history(runs)
     outcome = render_run(store, runs.run(_passing_records(seed=2, shift=0.5)))
     root = ET.parse(outcome.paths["junit.xml"]).getroot()
     (suite,) = [s for s in root.iter("testsuite") if s.get("name") == "siteward.regressions"]
@@ -170,7 +187,7 @@ def test_compare_runs_prints_the_table_and_rewrites_b_against_a(store, runs):
     console = Console(record=True, width=160)
     outcome = compare_runs(store, a, b, console)
     text = console.export_text()
-    for column in ("metric", "subject", "A median", "B median", "change %", "p-value", "verdict"):
+    for column in ("metric", "subject", "A median", "B median", "change %", "q-value", "verdict"):
         assert column in text
     assert "fcp_ms" in text and "regression" in text and "1 regression(s)" in text
     assert outcome.run_id == b and outcome.baseline_id == a and outcome.verdict == "fail"

@@ -1,0 +1,154 @@
+"""The statistics of regression findings: pure functions on raw samples (numpy, scipy).
+
+Which test, from measurements of this machine (benchmarks/bench_spread.py, 8 unchanged runs
+of the demo shop per family; "drift" = SD of run medians / SD that within-run sampling alone
+explains, both on log values):
+
+    FIGURES
+
+Whole runs shift together: the run, not the sample, is the unit of evidence. Pooling every
+sample of ten baseline runs into a Mann-Whitney test treats thousands of load samples as
+independent when a run's speed moves them all at once, so an unchanged shop "regresses"
+whenever the machine is slower than its average (the issue measured 16-42 % of A/A runs).
+The default test is therefore on per-run medians: the current run's median against the
+baseline runs' medians, a one-sided prediction t-test
+
+    t = (current - mean(baseline medians)) / (sd(baseline medians) * sqrt(1 + 1/K)),  df = K - 1
+
+on log values for timings and sizes (their changes are relative), raw values otherwise. The
+run-to-run SD in its denominator already holds the drift, the within-run sampling noise and
+one-sample-per-run metrics alike, so browser timings with one page load per run, Lighthouse
+with `runs` samples and load routes with thousands all work, and more samples per run simply
+make each run median steadier. Its confidence interval of the difference is the prediction
+interval. Mann-Whitney on pooled samples (with a bootstrap CI of the difference of medians)
+remains for comparing with one chosen run (`--baseline RUN`, `siteward compare A B`), where
+there is no run-to-run spread to estimate.
+
+The false discovery rate over all metrics of a run is held by Benjamini-Hochberg q-values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+LOG_UNITS = frozenset({"ms", "s", "bytes"})
+# The smallest change a unit can show (Lighthouse scores move in hundredths, counts in ones).
+RESOLUTION = {"count": 1.0, "score": 0.01}
+# A baseline whose run medians never moved (integer milliseconds, a constant score) would
+# make any change infinitely significant: its spread counts as at least 1 % (log) or this.
+MIN_LOG_SPREAD = 0.01
+MIN_LINEAR_SPREAD = 1e-9
+CI_LEVEL = 0.95
+MIN_POOLED_SAMPLES = 5  # per side: the least that can reach p < 0.01 in a one-sided Mann-Whitney
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One metric's evidence: one-sided p-values both ways and a CI of current - baseline (units)."""
+
+    method: str  # "run-medians" | "mann-whitney"
+    p_worse: float
+    p_better: float
+    baseline: float  # the baseline's centre the difference is taken from (units)
+    current: float  # the current median (units)
+    ci_low: float | None
+    ci_high: float | None
+    spread: float  # the baseline's run-to-run SD in units (0 for a pooled comparison)
+
+
+def finite(values: Sequence[float]) -> np.ndarray:
+    """A failed sample is no sample."""
+    array = np.asarray(values, dtype=float)
+    return array[np.isfinite(array)]
+
+
+def uses_log(unit: str, *groups: np.ndarray) -> bool:
+    return unit in LOG_UNITS and all(len(g) and np.all(g > 0) for g in groups)
+
+
+def run_medians_test(baseline_runs: Sequence[Sequence[float]], current: Sequence[float], *, unit: str,
+                     higher_is_better: bool) -> TestResult:
+    """The current run's median against the baseline runs' medians (prediction t-test, df = K - 1).
+
+    Needs at least two baseline runs and one current sample (callers enforce their minimum)."""
+    medians = np.array([np.median(run) for run in (finite(r) for r in baseline_runs) if len(run)])
+    now = finite(current)
+    if len(medians) < 2 or not len(now):
+        raise ValueError("need two baseline runs and a current sample")
+    current_median = float(np.median(now))
+    log = uses_log(unit, medians, now)
+    scale = np.log if log else (lambda x: np.asarray(x, dtype=float))
+    base, cur = scale(medians), float(scale(current_median))
+    k = len(base)
+    centre = float(np.mean(base))
+    sd = max(float(np.std(base, ddof=1)), MIN_LOG_SPREAD if log else max(MIN_LINEAR_SPREAD, 0.01 * abs(centre)))
+    se = sd * np.sqrt(1 + 1 / k)
+    t = (cur - centre) / se
+    p_higher, p_lower = float(stats.t.sf(t, k - 1)), float(stats.t.cdf(t, k - 1))
+    half = float(stats.t.ppf(0.5 + CI_LEVEL / 2, k - 1)) * se
+    if log:
+        base_units = float(np.exp(centre))
+        low, high = current_median * np.exp(-half) - base_units, current_median * np.exp(half) - base_units
+        spread = base_units * float(np.expm1(sd))
+    else:
+        base_units = centre
+        low, high = current_median - half - centre, current_median + half - centre
+        spread = sd
+    worse, better = (p_lower, p_higher) if higher_is_better else (p_higher, p_lower)
+    return TestResult("run-medians", worse, better, base_units, current_median, float(low), float(high), spread)
+
+
+def pooled_test(baseline: Sequence[float], current: Sequence[float], *, higher_is_better: bool) -> TestResult:
+    """One-sided Mann-Whitney U both ways on pooled samples (no CI: see median_difference_ci)."""
+    base, now = finite(baseline), finite(current)
+    if len(base) < 1 or len(now) < 1:
+        raise ValueError("need samples on both sides")
+    if np.ptp(np.concatenate([base, now])) == 0:
+        p_higher = p_lower = 1.0
+    else:
+        p_higher = float(stats.mannwhitneyu(now, base, alternative="greater").pvalue)
+        p_lower = float(stats.mannwhitneyu(now, base, alternative="less").pvalue)
+    worse, better = (p_lower, p_higher) if higher_is_better else (p_higher, p_lower)
+    return TestResult("mann-whitney", worse, better, float(np.median(base)), float(np.median(now)), None, None, 0.0)
+
+
+def median_difference_ci(baseline: Sequence[float], current: Sequence[float], *, seed: int = 0,
+                         resamples: int = 999) -> tuple[float, float]:
+    """Percentile bootstrap CI of median(current) - median(baseline) (deterministic for a seed)."""
+    base, now = finite(baseline), finite(current)
+
+    def difference(cur: np.ndarray, bas: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(cur, axis=axis) - np.median(bas, axis=axis)
+
+    result = stats.bootstrap((now, base), difference, vectorized=True, n_resamples=resamples,
+                             confidence_level=CI_LEVEL, method="percentile", rng=np.random.default_rng(seed))
+    low, high = result.confidence_interval
+    return float(low), float(high)
+
+
+def bh_qvalues(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), in the order given."""
+    if not len(p_values):
+        return []
+    return [float(q) for q in stats.false_discovery_control(np.clip(np.asarray(p_values, dtype=float), 0, 1))]
+
+
+def effect_floor(baseline: float, spread: float, unit: str, min_change: float) -> float:
+    """The least change that counts: a share of the baseline, never less than the baseline's own
+    run-to-run spread (a change inside the usual wobble is no finding however significant), nor
+    than what the unit can resolve."""
+    resolution = RESOLUTION.get(unit, 0.0)
+    if unit == "score" and abs(baseline) > 1.0:
+        resolution = 1.0  # scores on a 0-100 scale
+    return max(min_change * abs(baseline), spread, resolution)
+
+
+def slope_with_ci(values: Sequence[float]) -> tuple[float, float, float]:
+    """Theil-Sen slope per run (robust to one odd run) and its 95 % confidence interval."""
+    y = np.asarray(values, dtype=float)
+    slope, _, low, high = stats.theilslopes(y, np.arange(len(y)), alpha=CI_LEVEL)
+    return float(slope), float(low), float(high)
