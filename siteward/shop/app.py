@@ -52,6 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from siteward.shop import accounts, api, assets, cart, catalog, checkout, images
 from siteward.shop.db import init_db
 from siteward.shop.faults import FaultMiddleware, Faults
+from siteward.shop.faults import routes as fault_routes
 from siteward.shop.web import ShopState, render, template_env
 
 template_env.globals["static_url"] = assets.static_url
@@ -138,7 +139,7 @@ def create_app(faults: Iterable[str] | Faults = (), db_path: str | Path | None =
 
     app = Starlette(
         routes=[*catalog.routes, *cart.routes, *checkout.routes, *accounts.routes,
-                *api.routes, *assets.routes],
+                *api.routes, *assets.routes, *fault_routes],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(GZipMiddleware, minimum_size=800, compresslevel=6),

@@ -8,6 +8,8 @@ admin endpoint:
 
     latency=MS            add MS milliseconds to every route
     latency=ROUTE:MS      ... only to paths starting with ROUTE (e.g. /api/search)
+    slow-paint=MS         a render-blocking stylesheet that answers after MS: the first
+    slow-paint=ROUTE:MS   paint of every page (or pages under ROUTE) comes MS later
     errors=RATIO          that share (0..1) of responses become 500
     overflow              an element wider than the viewport below 480 px
     console-error         pages log console.error and throw an uncaught exception
@@ -23,6 +25,9 @@ import asyncio
 import random
 from collections.abc import Iterable
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FLAG_FAULTS = (
@@ -33,7 +38,9 @@ FLAG_FAULTS = (
     "heavy-image",
     "checkout-fail",
 )
-VALUE_FAULTS = ("latency", "errors")
+VALUE_FAULTS = ("latency", "errors", "slow-paint")
+ROUTE_MS_FAULTS = ("latency", "slow-paint")  # written NAME=MS or NAME=ROUTE:MS
+SLOW_PAINT_PATH = "/__fault/slow-paint.css"
 FAULT_NAMES = VALUE_FAULTS + FLAG_FAULTS
 
 # Paths that stay healthy whatever is switched on, so a parent process can
@@ -61,25 +68,25 @@ def parse_fault(text: str) -> tuple[str, object]:
             raise ValueError(f"fault {name!r} takes no value (got {text!r})")
         return name, True
     if not raw:
-        hint = "latency=MS or latency=ROUTE:MS" if name == "latency" else "errors=RATIO (0..1)"
+        hint = f"{name}=MS or {name}=ROUTE:MS" if name in ROUTE_MS_FAULTS else "errors=RATIO (0..1)"
         raise ValueError(f"fault {name!r} needs a value: {hint}")
-    if name == "latency":
-        return name, _parse_latency(raw)
+    if name in ROUTE_MS_FAULTS:
+        return name, _parse_latency(raw, name)
     return name, _parse_ratio(raw)
 
 
-def _parse_latency(raw: str) -> tuple[str, int]:
+def _parse_latency(raw: str, name: str = "latency") -> tuple[str, int]:
     route, sep, ms_text = raw.rpartition(":")
     if not sep:
         route, ms_text = "/", raw
     if not route.startswith("/"):
-        raise ValueError(f"latency route must be a path starting with '/', got {route!r}")
+        raise ValueError(f"{name} route must be a path starting with '/', got {route!r}")
     try:
         ms = int(ms_text)
     except ValueError:
-        raise ValueError(f"latency needs whole milliseconds, got {ms_text!r}") from None
+        raise ValueError(f"{name} needs whole milliseconds, got {ms_text!r}") from None
     if not 0 <= ms <= MAX_LATENCY_MS:
-        raise ValueError(f"latency must be between 0 and {MAX_LATENCY_MS} ms, got {ms}")
+        raise ValueError(f"{name} must be between 0 and {MAX_LATENCY_MS} ms, got {ms}")
     return route, ms
 
 
@@ -95,9 +102,9 @@ def _parse_ratio(raw: str) -> float:
 
 def format_fault(name: str, value: object) -> str:
     """The inverse of parse_fault: the canonical text of one fault."""
-    if name == "latency":
+    if name in ROUTE_MS_FAULTS:
         route, ms = value  # type: ignore[misc]
-        return f"latency={ms}" if route == "/" else f"latency={route}:{ms}"
+        return f"{name}={ms}" if route == "/" else f"{name}={route}:{ms}"
     if name == "errors":
         return f"errors={value:g}"
     return name
@@ -109,6 +116,7 @@ class Faults:
     def __init__(self, faults: Iterable[str] = (), *, seed: int | None = None) -> None:
         self._rng = random.Random(seed)
         self.latency: dict[str, int] = {}
+        self.slow_paint: dict[str, int] = {}
         self.error_ratio = 0.0
         self.flags: set[str] = set()
         self.replace(faults)
@@ -119,17 +127,19 @@ class Faults:
             faults = [faults]
         parsed = [parse_fault(text) for text in faults]
         latency: dict[str, int] = {}
+        slow_paint: dict[str, int] = {}
         error_ratio = 0.0
         flags: set[str] = set()
         for name, value in parsed:
-            if name == "latency":
+            if name in ROUTE_MS_FAULTS:
                 route, ms = value  # type: ignore[misc]
-                latency[route] = ms
+                (latency if name == "latency" else slow_paint)[route] = ms
             elif name == "errors":
                 error_ratio = float(value)  # type: ignore[arg-type]
             else:
                 flags.add(name)
         self.latency, self.error_ratio, self.flags = latency, error_ratio, flags
+        self.slow_paint = slow_paint
 
     def clear(self) -> None:
         self.replace(())
@@ -137,12 +147,15 @@ class Faults:
     def active(self, name: str) -> bool:
         if name == "latency":
             return bool(self.latency)
+        if name == "slow-paint":
+            return bool(self.slow_paint)
         if name == "errors":
             return self.error_ratio > 0
         return name in self.flags
 
     def as_strings(self) -> list[str]:
         items = [format_fault("latency", (r, ms)) for r, ms in sorted(self.latency.items())]
+        items += [format_fault("slow-paint", (r, ms)) for r, ms in sorted(self.slow_paint.items())]
         if self.error_ratio > 0:
             items.append(format_fault("errors", self.error_ratio))
         items.extend(name for name in FLAG_FAULTS if name in self.flags)
@@ -150,11 +163,11 @@ class Faults:
 
     def latency_ms(self, path: str) -> int:
         """Added latency for a path: the longest matching route prefix wins."""
-        best, best_len = 0, -1
-        for route, ms in self.latency.items():
-            if _prefix_matches(path, route) and len(route) > best_len:
-                best, best_len = ms, len(route)
-        return best
+        return _longest_prefix(self.latency, path)
+
+    def slow_paint_ms(self, path: str) -> int:
+        """The first-paint delay of a page: the longest matching route prefix wins."""
+        return _longest_prefix(self.slow_paint, path)
 
     def should_fail(self, path: str) -> bool:
         if self.error_ratio <= 0 or path.startswith(EXEMPT_PREFIXES):
@@ -163,6 +176,28 @@ class Faults:
 
     def __repr__(self) -> str:
         return f"Faults({self.as_strings()!r})"
+
+
+def _longest_prefix(by_route: dict[str, int], path: str) -> int:
+    best, best_len = 0, -1
+    for route, ms in by_route.items():
+        if _prefix_matches(path, route) and len(route) > best_len:
+            best, best_len = ms, len(route)
+    return best
+
+
+async def slow_paint_stylesheet(request: Request) -> Response:
+    """The slow-paint fault's render-blocking stylesheet: empty, after `ms` milliseconds, never cached."""
+    try:
+        ms = min(max(int(request.query_params.get("ms", "0")), 0), MAX_LATENCY_MS)
+    except ValueError:
+        ms = 0
+    await asyncio.sleep(ms / 1000)
+    return Response("/* siteward fault: slow-paint */\n", media_type="text/css",
+                    headers={"Cache-Control": "no-store", "X-Siteward-Fault": "slow-paint"})
+
+
+routes = [Route(SLOW_PAINT_PATH, slow_paint_stylesheet)]
 
 
 def _prefix_matches(path: str, route: str) -> bool:

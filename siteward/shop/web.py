@@ -159,6 +159,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "user_email": user["email"] if user else None,
         "canonical": str(request.base_url).rstrip("/") + request.url.path,
         "faults": frozenset(state.faults.flags),
+        "slow_paint_ms": state.faults.slow_paint_ms(request.url.path),
         "query": request.query_params.get("q", ""),
     }
     page.update(context or {})

@@ -86,3 +86,29 @@ def test_faults_combine():
     assert faults.active("overflow") and faults.active("heavy-image")
     assert faults.active("latency") and faults.active("errors")
     assert faults.as_strings() == ["latency=/product:10", "errors=0.2", "overflow", "heavy-image"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("slow-paint=300", ("slow-paint", ("/", 300))),
+    ("slow-paint=/product:40", ("slow-paint", ("/product", 40))),
+])
+def test_slow_paint_takes_ms_per_route_prefix_like_latency(text, expected):
+    assert parse_fault(text) == expected
+    assert format_fault(*expected) == text
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("slow-paint", "slow-paint=MS or slow-paint=ROUTE:MS"),
+    ("slow-paint=product:40", "slow-paint route must be a path"),
+    ("slow-paint=/product:soon", "slow-paint needs whole milliseconds"),
+])
+def test_slow_paint_rejects_bad_values(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_fault(text)
+
+
+def test_slow_paint_is_per_page_and_apart_from_latency():
+    faults = Faults(["slow-paint=/product:40", "slow-paint=90", "latency=/api:5"])
+    assert faults.slow_paint_ms("/product/canvas-sneaker") == 40 and faults.slow_paint_ms("/") == 90
+    assert faults.latency_ms("/product/canvas-sneaker") == 0 and faults.active("slow-paint")
+    assert faults.as_strings() == ["latency=/api:5", "slow-paint=90", "slow-paint=/product:40"]
