@@ -3,7 +3,8 @@
 Starts the demo shop, runs the sweep, the Lighthouse audits and a short load test,
 prints the verdict and where the report is, and stops the shop. With --fault it
 first makes sure the history holds a clean run of the same config (running one if
-not), then injects the fault, so the report shows the regression being caught.
+not), then injects the fault and compares with that clean run (`--baseline`), so the report
+shows the regression being caught without the five clean runs a pooled baseline needs.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ def demo_config(results: Path | None, shop_url: str) -> SitewardConfig:
     return config
 
 
-def _has_clean_baseline(config: SitewardConfig) -> bool:
+def _clean_run(config: SitewardConfig) -> str | None:
+    """The latest complete passing run of the demo config, if any."""
     store = Store(config.history_path())
     target = config.target.name or config.target.base_url
-    return bool(store.runs(target=target, fingerprint=config.fingerprint(), verdict="pass", limit=1))
+    found = [r for r in store.runs(target=target, fingerprint=config.fingerprint(), verdict="pass", limit=20)
+             if not r.unfinished_stages]
+    return found[0].id if found else None
 
 
 def run_demo(faults: list[str], *, results: Path | None, quiet: bool, console: Console) -> int:
@@ -59,12 +63,15 @@ def run_demo(faults: list[str], *, results: Path | None, quiet: bool, console: C
         console.print(f"siteward demo: the demo shop is serving on {shop.url}")
         config = demo_config(results, shop.url)
         stages = list(config.stages)
+        baseline = None
         if faults:
-            if not _has_clean_baseline(config):
+            baseline = _clean_run(config)
+            if baseline is None:
                 console.print("siteward demo: no clean run in the history yet; running the clean shop first")
                 execute(RunRequest(config, stages, quiet=quiet), console)
+                baseline = _clean_run(config)
             shop.set_faults(faults)
             console.print(f"siteward demo: injected fault(s): {', '.join(faults)}")
-        code = execute(RunRequest(config, stages, quiet=quiet), console)
+        code = execute(RunRequest(config, stages, quiet=quiet, baseline_id=baseline), console)
     console.print("siteward demo: the demo shop has stopped")
     return code

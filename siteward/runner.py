@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import signal
 import traceback
+from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from rich.console import Console
@@ -20,7 +21,7 @@ from rich.markup import escape
 from audits import stage as audits_stage
 from browsers import stage as browsers_stage
 from loadtests import stage as loadtests_stage
-from reports import Limits, render_run
+from reports import Limits, render_run, screen_run
 from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
 from siteward.identity import detect_identity
@@ -108,7 +109,8 @@ def execute(request: RunRequest, console: Console) -> int:
     with _interrupts_raise():
         try:
             store.set_tool_versions(run_id, tool_versions())
-            _run_stages(ctx, plans)
+            if _run_stages(ctx, plans):
+                confirm_regressions(ctx, request)
         except Interrupted as why:
             ctx.emit(Finding(stage="run", subject="run", check="interrupted", status="error",
                              message=f"run interrupted by {why}; the report shows what was measured"))
@@ -116,7 +118,8 @@ def execute(request: RunRequest, console: Console) -> int:
     return finish(store, run_id, console, baseline_id=request.baseline_id)
 
 
-def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> None:
+def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> bool:
+    """Run every planned stage; False when the target was unreachable (nothing ran)."""
     try:
         require_target(ctx.config.target.base_url)
         unreachable = None
@@ -126,7 +129,7 @@ def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> None:
         ctx.emit(Finding(stage="run", subject="target", check="target-reachable", status="error",
                          message=unreachable, severity="critical"))
         ctx.console.print(f"[red]{unreachable}")
-        return
+        return False
     for stage, plan in plans.items():
         try:
             STAGES[stage].run(ctx, plan)
@@ -147,6 +150,69 @@ def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> None:
                              evidence=[ctx.relative(trace)]))
             ctx.console.print(f"[red]{stage} stage broke: {exc} (details: {trace})")
         ctx.store.mark_stage_done(ctx.run_id, stage)  # a stage that ended, even in error; a killed one never is
+    return True
+
+
+# ------------------------------------------------------------------ confirmation
+
+
+@dataclass(frozen=True)
+class Remeasure:
+    """One re-measurement job: a stage, its narrowed options, how many times to run it."""
+
+    stage: str
+    options: Any
+    rounds: int
+    label: str
+
+
+def remeasure_jobs(flagged: list, stages: list[str], confirm_runs: int) -> list[Remeasure]:
+    """Flagged browsers pages (per engine and device) and Lighthouse audits (per preset), narrowed
+    through each stage's own Options. A page load gives one sample per round; Lighthouse takes
+    `runs` samples in one round."""
+    pages_by_profile: dict[tuple[str, str], set[str]] = defaultdict(set)
+    pages_by_preset: dict[str, set[str]] = defaultdict(set)
+    for c in flagged:
+        if c.stage == "browsers" and "browsers" in stages:
+            pages_by_profile[(c.tags["engine"], c.tags["device"])].add(c.tags["page"])
+        elif c.stage == "audits" and "audits" in stages:
+            pages_by_preset[c.tags["preset"]].add(c.tags["page"])
+    jobs = [Remeasure("browsers", browsers_stage.Options(engines=(engine,), devices=(device,), pages=tuple(sorted(pages)),
+                                                         no_journeys=True), confirm_runs,
+                      f"{', '.join(sorted(pages))} on {engine}/{device}")
+            for (engine, device), pages in sorted(pages_by_profile.items())]
+    jobs += [Remeasure("audits", audits_stage.Options(presets=(preset,), pages=tuple(sorted(pages)), runs=confirm_runs),
+                       1, f"Lighthouse {', '.join(sorted(pages))} ({preset})")
+             for preset, pages in sorted(pages_by_preset.items())]
+    return jobs
+
+
+def confirm_regressions(ctx: StageContext, request: RunRequest) -> None:
+    """Re-measure what screening flags, through the same stage contract, tagged as confirmation.
+
+    reports/ then keeps a flagged page or audit as a regression only if these fresh samples
+    confirm it (reports/regressions.py). A broken re-measurement is reported and skipped: the
+    metric then stays unconfirmed unless its screening evidence alone is strong enough."""
+    confirm_runs = ctx.config.regressions.confirm_runs
+    if not confirm_runs:
+        return
+    flagged = screen_run(ctx.store, ctx.run_id, baseline_id=request.baseline_id)
+    jobs = remeasure_jobs(flagged, list(request.stages), confirm_runs)
+    if not jobs:
+        return
+    ctx.console.print(f"siteward: {len(flagged)} metric(s) flagged; re-measuring to confirm: "
+                      + "; ".join(escape(j.label) for j in jobs))
+    for job in jobs:
+        for round_number in range(1, job.rounds + 1):
+            tag = f"{job.stage}-{round_number}"
+            sub = replace(ctx, record_tags={"confirmation": tag}, evidence_subdir=f"confirmation/{tag}", quiet=True)
+            try:
+                STAGES[job.stage].run(sub, STAGES[job.stage].plan(ctx.config, job.options))
+            except Interrupted:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a re-measurement never sinks the run
+                ctx.console.print(f"[yellow]re-measuring {escape(job.label)} failed: {escape(str(exc))}")
+                break
 
 
 def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None,
