@@ -17,6 +17,7 @@ from siteward.records import Artifact, Finding, Measurement
 from siteward.schema import RegressionsConfig
 from siteward.store import RunInfo, Store
 
+from reports import live
 from reports import regressions as rg
 from reports import verdict as vd
 from reports.baselines import BaselineChoice, choose_baseline, explicit_baseline
@@ -100,6 +101,8 @@ def compare_run(store: Store, info: RunInfo, measurements: list[Measurement], fr
     baseline_runs = [_own_measurements(store, r.id) for r in choice.runs]
     if choice.method is None:  # too few runs: every metric "insufficient", with its medians
         return rg.compare(baseline_runs, measurements, settings) if baseline_runs else []
+    if choice.method == "mann-whitney" and live.is_live(measurements) and live.is_live(baseline_runs[0]):
+        return live.compare_paired(baseline_runs[0], measurements, settings)  # `siteward compare --live`
     comparisons = rg.compare(baseline_runs, measurements, settings, choice.method)
     comparisons = rg.confirm(comparisons, baseline_runs, fresh, settings)
     return rg.with_intervals(comparisons, baseline_runs, measurements)

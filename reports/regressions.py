@@ -186,7 +186,7 @@ def _test(runs: list[np.ndarray], current: Sequence[float], m: Measurement, meth
     return stats.pooled_test(pooled, now, higher_is_better=m.higher_is_better)
 
 
-def _base(key: MetricKey, m: Measurement, state: State, runs: list[np.ndarray], current: list[float],
+def base_comparison(key: MetricKey, m: Measurement, state: State, runs: list[np.ndarray], current: list[float],
           method: str, reason: str, result: stats.TestResult | None = None) -> Comparison:
     pooled = np.concatenate(runs) if runs else np.array([])
     baseline = result.baseline if result else (float(np.median(pooled)) if len(pooled) else None)
@@ -210,27 +210,27 @@ def compare(baseline_runs: Sequence[Sequence[Measurement]], current: Iterable[Me
     for key, m in cur.items():
         runs = base.get(key, [])
         if is_generator_health(*key):
-            out.append(_base(key, m, "excluded", runs, m.samples, method,
+            out.append(base_comparison(key, m, "excluded", runs, m.samples, method,
                              "the load generator's health, not the site's: a finding, never a regression"))
         elif not runs:
-            out.append(_base(key, m, "new", runs, m.samples, method, "not in the baseline"))
+            out.append(base_comparison(key, m, "new", runs, m.samples, method, "not in the baseline"))
         elif key in latest and latest[key].unit != m.unit:
-            out.append(_base(key, m, "insufficient", runs, m.samples, method,
+            out.append(base_comparison(key, m, "insufficient", runs, m.samples, method,
                              f"unit changed from {latest[key].unit} to {m.unit}"))
         else:
             result = _test(runs, m.samples, m, method, settings)
             if isinstance(result, str):
-                out.append(_base(key, m, "insufficient", runs, m.samples, method, result))
+                out.append(base_comparison(key, m, "insufficient", runs, m.samples, method, result))
             else:
-                tested.append((_base(key, m, "unchanged", runs, m.samples, method, "", result), result))
-    out += _decide(tested, settings)
+                tested.append((base_comparison(key, m, "unchanged", runs, m.samples, method, "", result), result))
+    out += decide_states(tested, settings)
     for key, m in latest.items():
         if key not in cur and not is_generator_health(*key):
-            out.append(_base(key, m, "gone", base.get(key, []), [], method, "not measured in this run"))
+            out.append(base_comparison(key, m, "gone", base.get(key, []), [], method, "not measured in this run"))
     return out
 
 
-def _decide(tested: list[tuple[Comparison, stats.TestResult]], settings: Settings) -> list[Comparison]:
+def decide_states(tested: list[tuple[Comparison, stats.TestResult]], settings: Settings) -> list[Comparison]:
     """States from BH q-values (both directions) and the effect floor."""
     q_worse = stats.bh_qvalues([r.p_worse for _, r in tested])
     q_better = stats.bh_qvalues([r.p_better for _, r in tested])

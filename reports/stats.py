@@ -152,3 +152,34 @@ def slope_with_ci(values: Sequence[float]) -> tuple[float, float, float]:
     y = np.asarray(values, dtype=float)
     slope, _, low, high = stats.theilslopes(y, np.arange(len(y)), alpha=CI_LEVEL)
     return float(slope), float(low), float(high)
+
+
+def paired_rounds_test(a_rounds: dict[str, Sequence[float]], b_rounds: dict[str, Sequence[float]], *, unit: str,
+                       higher_is_better: bool) -> TestResult:
+    """Live A/B: B against A round by round (A and B measured alternately, so a round's drift
+    hits both); a one-sample t-test on the per-round differences of medians (log for timings).
+
+    Needs two rounds that measured both sides."""
+    rounds = [r for r in a_rounds if r in b_rounds and len(finite(a_rounds[r])) and len(finite(b_rounds[r]))]
+    if len(rounds) < 2:
+        raise ValueError("need two rounds with both sides measured")
+    a_med = np.array([np.median(finite(a_rounds[r])) for r in rounds])
+    b_med = np.array([np.median(finite(b_rounds[r])) for r in rounds])
+    log = uses_log(unit, a_med, b_med)
+    diffs = np.log(b_med) - np.log(a_med) if log else b_med - a_med
+    base = float(np.median(np.concatenate([finite(a_rounds[r]) for r in rounds])))
+    now = float(np.median(np.concatenate([finite(b_rounds[r]) for r in rounds])))
+    n = len(diffs)
+    sd = max(float(np.std(diffs, ddof=1)), MIN_LOG_SPREAD if log else max(MIN_LINEAR_SPREAD, 0.01 * abs(base)))
+    se = sd / np.sqrt(n)
+    mean = float(np.mean(diffs))
+    t = mean / se
+    p_higher, p_lower = float(stats.t.sf(t, n - 1)), float(stats.t.cdf(t, n - 1))
+    half = float(stats.t.ppf(0.5 + CI_LEVEL / 2, n - 1)) * se
+    if log:
+        low, high = base * np.expm1(mean - half), base * np.expm1(mean + half)
+        current = base * float(np.exp(mean))
+    else:
+        low, high, current = mean - half, mean + half, base + mean
+    worse, better = (p_lower, p_higher) if higher_is_better else (p_higher, p_lower)
+    return TestResult("paired-rounds", worse, better, base, current, float(low), float(high), 0.0)

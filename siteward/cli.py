@@ -171,17 +171,60 @@ def _resolve_run(store, run_id: str):
 
 @app.command()
 def compare(
-    run_a: Annotated[str, typer.Argument(help="the baseline run")],
-    run_b: Annotated[str, typer.Argument(help="the run to judge")],
+    run_a: Annotated[Optional[str], typer.Argument(help="the baseline run")] = None,
+    run_b: Annotated[Optional[str], typer.Argument(help="the run to judge")] = None,
     config: ConfigOpt = None, results: ResultsOpt = None,
+    live: Annotated[bool, typer.Option("--live", help="measure two deployments now, alternately, instead of comparing stored runs")] = False,
+    baseline_url: Annotated[Optional[str], typer.Option("--baseline-url", help="with --live: deployment A, the baseline")] = None,
+    target: TargetOpt = None,
+    stage: Annotated[Optional[list[str]], typer.Option("--stage", "-s", help="with --live: browsers (default) | audits (repeatable)")] = None,
+    engine: Annotated[Optional[list[str]], typer.Option("--engine", help="with --live: only this engine (repeatable)")] = None,
+    device: Annotated[Optional[list[str]], typer.Option("--device", help="with --live: only this device profile (repeatable)")] = None,
+    page: PagesOpt = None,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", min=3, max=100, help="with --live: stop after this many A/B rounds")] = 10,
+    branch: BranchOpt = None, commit: CommitOpt = None, quiet: QuietOpt = False,
 ) -> None:
-    """Print the differences between two runs and write B's report with A as the baseline."""
+    """Compare two stored runs (A B), or two live deployments (--live --baseline-url A --target B)."""
+    if live:
+        if run_a or run_b:
+            raise UsageError("compare --live measures two deployments: give --baseline-url and --target, not runs")
+        if not baseline_url:
+            raise UsageError("compare --live needs --baseline-url (deployment A) and --target (deployment B)")
+        raise typer.Exit(_compare_live(config, target, results, baseline_url, list(stage or ["browsers"]), engine,
+                                       device, page, max_rounds, branch, commit, quiet))
+    if baseline_url or target or stage or engine or device or page:
+        raise UsageError("--baseline-url, --target, --stage, --engine, --device and --page go with --live")
+    if not (run_a and run_b):
+        raise UsageError("compare needs two runs (compare A B), or --live --baseline-url A --target B")
     from reports import compare_runs
 
     _, store = _store_for(config, results)
     a, b = _resolve_run(store, run_a), _resolve_run(store, run_b)
     outcome = compare_runs(store, a.id, b.id, console)
     raise typer.Exit(outcome.exit_code)
+
+
+def _compare_live(config_path, target, results, baseline_url, stages, engines, devices, pages, max_rounds,
+                  branch, commit, quiet) -> int:
+    """Only the measuring stages that can alternate quickly: browsers and audits (no load)."""
+    from audits.stage import Options as AuditOptions
+    from browsers.stage import Options as SweepOptions
+    from siteward.runner import LiveRequest, RunRequest, execute_live
+
+    bad = [s for s in stages if s not in ("browsers", "audits")]
+    if bad:
+        raise UsageError(f"compare --live --stage {bad[0]}: only browsers and audits alternate (load is not live-compared)")
+    config = load_config(config_path, target=target, results=str(results) if results else None)
+    _prepare_demo_secrets(config)
+    known = {p.name for p in config.pages}
+    unknown = sorted(set(pages or []) - known)
+    if unknown:
+        raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
+    options = {"browsers": SweepOptions(engines=tuple(engines or ()), devices=tuple(devices or ()),
+                                        pages=tuple(pages or ()), no_journeys=True),
+               "audits": AuditOptions(pages=tuple(pages or ()))}
+    request = RunRequest(config, stages, options, quiet=quiet, branch=branch, commit=commit)
+    return execute_live(LiveRequest(request, baseline_url, max_rounds=max_rounds), console)
 
 
 @baseline_app.command("approve")

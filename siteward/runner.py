@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -22,6 +23,9 @@ from audits import stage as audits_stage
 from browsers import stage as browsers_stage
 from loadtests import stage as loadtests_stage
 from reports import Limits, render_run, screen_run
+from reports.analysis import regressions_config
+from reports.live import compare_paired, undecided
+from reports.regressions import Settings, is_confirmation
 from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
 from siteward.identity import detect_identity
@@ -213,6 +217,86 @@ def confirm_regressions(ctx: StageContext, request: RunRequest) -> None:
             except Exception as exc:  # noqa: BLE001 - a re-measurement never sinks the run
                 ctx.console.print(f"[yellow]re-measuring {escape(job.label)} failed: {escape(str(exc))}")
                 break
+
+
+# ------------------------------------------------------------------ live A/B
+
+
+@dataclass
+class LiveRequest:
+    """`siteward compare --live`: the request's config targets B; A is `baseline_url`."""
+
+    request: RunRequest
+    baseline_url: str
+    max_rounds: int = 10
+    min_rounds: int = 3
+
+
+def _live_run(store: Store, config: SitewardConfig, request: RunRequest, name: str, branch: str, commit: str):
+    run_id = new_run_id()
+    run_dir = config.results_root() / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
+    store.create_run(run_id=run_id, target=name, fingerprint=config.fingerprint(), config=config.snapshot(),
+                     stages=request.stages, run_dir=run_dir.resolve(), branch=branch, commit=commit,
+                     track_stages=True)
+    return run_id, run_dir.resolve()
+
+
+def execute_live(live: LiveRequest, console: Console) -> int:
+    """Measure A and B alternately (A B, B A, ...) until every metric is decided or the round cap,
+    then write B's report with A as its baseline (reports/live.py judges round by round).
+
+    The two runs get their own target name ("... (live A/B)"), so they never become baselines
+    of ordinary runs."""
+    request = live.request
+    config_b = request.config
+    config_a = config_b.model_copy(deep=True)
+    try:
+        config_a.target = config_b.target.model_validate({**config_b.target.model_dump(), "base_url": live.baseline_url})
+    except ValidationError as exc:
+        raise UsageError(f"--baseline-url: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    if config_a.target.base_url == config_b.target.base_url:
+        raise UsageError("--baseline-url and --target name the same site: nothing to compare")
+    plans = {"A": plan_stages(replace(request, config=config_a)), "B": plan_stages(request)}
+    configs = {"A": config_a, "B": config_b}
+    store = Store(config_b.history_path())
+    identity = detect_identity(request.branch, request.commit)
+    name = f"{config_b.target.name or config_b.target.base_url} (live A/B)"
+    runs = {side: _live_run(store, configs[side], request, name, identity.branch if side == "B" else "",
+                            identity.commit if side == "B" else "") for side in ("A", "B")}
+    secrets = Secrets(config_b.secrets, source=config_b.source)
+    settings = Settings.from_config(regressions_config(config_b.snapshot()))
+    console.print(f"siteward: live A/B, A = {escape(config_a.target.base_url)} (run {runs['A'][0]}), "
+                  f"B = {escape(config_b.target.base_url)} (run {runs['B'][0]}), up to {live.max_rounds} rounds")
+    with _interrupts_raise():
+        try:
+            for round_number in range(1, live.max_rounds + 1):
+                for side in ("A", "B") if round_number % 2 else ("B", "A"):
+                    run_id, run_dir = runs[side]
+                    ctx = StageContext(config=configs[side], run_id=run_id, run_dir=run_dir, store=store,
+                                       secrets=secrets, console=console, quiet=True,
+                                       record_tags={"round": str(round_number)},
+                                       evidence_subdir=f"round-{round_number}")
+                    if not _run_stages(ctx, plans[side]):
+                        raise Interrupted(f"{side} unreachable")
+                if round_number < live.min_rounds:
+                    continue
+                measured = [[m for m in store.records(runs[side][0], kind="measurement") if not is_confirmation(m)]
+                            for side in ("A", "B")]
+                comparisons = compare_paired(measured[0], measured[1], settings)
+                left = undecided(comparisons)
+                found = sum(c.state == "regression" for c in comparisons)
+                console.print(f"round {round_number}: {found} regression(s), {len(left)} metric(s) undecided")
+                if not left:
+                    break
+        except Interrupted as why:
+            store.add(runs["B"][0], Finding(stage="run", subject="run", check="interrupted", status="error",
+                                            message=f"live A/B stopped: {why}; the report shows what was measured"))
+    finish(store, runs["A"][0], Console(quiet=True))
+    return finish(store, runs["B"][0], console, baseline_id=runs["A"][0])
 
 
 def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None,

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 
 def sweep(url: str, results: Path) -> int:
     argv = [sys.executable, "-m", "siteward.cli", "sweep", "--target", url, "--results", str(results),
-            "--engine", "chromium", "--device", "desktop", "--page", "home", "--no-journeys", "--quiet"]
+            "--engine", "chromium", "--device", "desktop", "--page", "home", "--no-journeys", "--quiet",
+            "--branch", "main"]
     return subprocess.run(argv, timeout=600, capture_output=True, text=True).returncode
 
 
@@ -35,7 +36,9 @@ def test_fault_run_fails_against_the_clean_run_and_renders_again(tmp_path):
     store = Store(results / "history.sqlite")
     fault_run, clean_run = store.runs(limit=2)
     summary = json.loads((fault_run.run_dir / "summary.json").read_text(encoding="utf-8"))
+    # One clean run is the baseline to be (5 are needed before regressions are judged).
     assert summary["verdict"] == "fail" and summary["baseline_run_id"] == clean_run.id
+    assert summary["baseline_runs_needed"] == 4 and summary["branch"] == "main"
     assert any(f["check"] == "console-errors" and f["status"] == "fail" for f in summary["findings"])
     assert summary["stages"]["browsers"]["measurements"]
     junit = ET.parse(fault_run.run_dir / "junit.xml").getroot()

@@ -116,3 +116,24 @@ def test_slope_confidence_interval():
     assert slope == pytest.approx(10) and low <= 10 <= high and low > 0
     _, low, high = slope_with_ci([100, 130, 90, 120, 95, 125, 100, 110])
     assert low < 0 < high
+
+
+def _rounds(rng, rounds: int, *, shift=0.0, drift_sd=0.3, within_sd=0.05, n=1):
+    """A and B measured alternately: each round's drift hits both."""
+    drifts = rng.normal(0, drift_sd, rounds)
+    a = {str(r): list(100 * np.exp(d + rng.normal(0, within_sd, n))) for r, d in enumerate(drifts)}
+    b = {str(r): list(100 * (1 + shift) * np.exp(d + rng.normal(0, within_sd, n))) for r, d in enumerate(drifts)}
+    return a, b
+
+
+def test_paired_rounds_cancel_drift_that_would_swamp_a_history_comparison():
+    from reports.stats import paired_rounds_test
+
+    rng = np.random.default_rng(9)
+    null = [paired_rounds_test(*_rounds(rng, 6), unit="ms", higher_is_better=False).p_worse for _ in range(1000)]
+    assert 0.03 <= np.mean(np.array(null) < 0.05) <= 0.07
+    found = [paired_rounds_test(*_rounds(rng, 6, shift=0.3), unit="ms", higher_is_better=False) for _ in range(300)]
+    assert np.mean([r.p_worse < 0.001 for r in found]) >= 0.95  # 30 % under 30 % drift, in 6 rounds
+    assert np.mean([r.ci_low < r.current - r.baseline < r.ci_high for r in found]) >= 0.95
+    with pytest.raises(ValueError):
+        paired_rounds_test({"1": [1.0]}, {"1": [2.0]}, unit="ms", higher_is_better=False)
