@@ -19,7 +19,9 @@ DEFAULT_CHROME_FLAGS = [
 class AuditsConfig(Strict):
     lighthouse: bool = True
     presets: list[Literal["mobile", "desktop"]] = Field(default_factory=lambda: ["mobile", "desktop"])
-    runs: int = Field(3, ge=1, le=25, description="Lighthouse runs per page and preset")
+    # 5: with pooled baselines a run's median of 5 is steady enough to test (benchmarks/bench_spread.py);
+    # `siteward demo` sets its own 1 to stay under 10 minutes.
+    runs: int = Field(5, ge=1, le=25, description="Lighthouse runs per page and preset")
     timeout_s: float = Field(180, gt=0, le=1800, description="per lhci collect call")
     parallel: int = Field(1, ge=1, le=4, description="1 by default: parallel runs distort timings")
     lighthouserc: str | None = Field(None, description="path of an existing lighthouserc with assertions")
