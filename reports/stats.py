@@ -1,15 +1,25 @@
 """The statistics of regression findings: pure functions on raw samples (numpy, scipy).
 
-Which test, from measurements of this machine (benchmarks/bench_spread.py, 8 unchanged runs
-of the demo shop per family; "drift" = SD of run medians / SD that within-run sampling alone
-explains, both on log values):
+Which test, from measurements of this machine (benchmarks/bench_spread.py: 8 unchanged runs
+of the demo shop per family, 2 cores shared with other test suites; log values; "drift" =
+SD of the run medians / the SD that within-run sampling alone explains):
 
-    FIGURES
+    family (samples per run)           within-run SD   run-median SD   drift
+    browsers, Chromium desktop (5)*    0.30-0.43       0.28-0.36       1.1-2.0 (fp 1.1-1.5, lcp 2.0)
+      (ttfb, response, dcl)            0.52-0.94       0.30-0.60       0.8-1.2
+    load routes, 3-4 ms (21-63)        0.15-0.20       0.08-0.13       1.1-2.0 (GET / 2.0)
+    Lighthouse desktop (5 runs)        0.08-0.13       0.03-0.08       0.6-1.2 (fcp 0.8, SI 1.2)
+    * the same page listed five times: the browsers stage loads each page once per run
 
-Whole runs shift together: the run, not the sample, is the unit of evidence. Pooling every
-sample of ten baseline runs into a Mann-Whitney test treats thousands of load samples as
-independent when a run's speed moves them all at once, so an unchanged shop "regresses"
-whenever the machine is slower than its average (the issue measured 16-42 % of A/A runs).
+Runs differ by at least their sampling noise and up to twice it, and the issue measured
+more still (5-second windows of one load run varying 3.1x more than independent requests;
+the VM drifting up to 2x in speed over minutes). Drift does not shrink with more samples
+while sampling noise does, so a test that pools every sample of ten baseline runs and
+treats them as independent (Mann-Whitney) becomes overconfident exactly where samples are
+many: an unchanged shop "regresses" whenever the machine is slower than its average (the
+issue simulated 16-42 % of A/A runs; tests/reports/test_stats.py shows it at 10 % drift).
+And with one page load per page and run, a pooled test has one current sample: it can
+never reach significance. The run, not the sample, is the unit of evidence.
 The default test is therefore on per-run medians: the current run's median against the
 baseline runs' medians, a one-sided prediction t-test
 
@@ -25,6 +35,13 @@ remains for comparing with one chosen run (`--baseline RUN`, `siteward compare A
 there is no run-to-run spread to estimate.
 
 The false discovery rate over all metrics of a run is held by Benjamini-Hochberg q-values.
+
+What power that leaves (tests/reports/test_stats.py checks these): with 10 baseline runs and
+BH over a run's metrics, +30 % (0.26 in log) is caught in >= 95 % of runs when the run-median
+SD is about 0.035 or less - Lighthouse's FCP/LCP here (0.03) and a steady load route, not
+first paint measured once per run on a busy 2-core machine (0.3, i.e. +30 % is one SD). There
+only more samples per run (the browsers stage) or `siteward compare --live`, whose paired
+rounds cancel drift but not the per-load noise, can do it.
 """
 
 from __future__ import annotations
