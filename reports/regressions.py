@@ -138,7 +138,7 @@ def is_generator_health(stage: str, subject: str, metric: str) -> bool:
 def is_confirmable(stage: str, tags: dict[str, str]) -> bool:
     """A page of the browsers stage or a Lighthouse audit: the runner can re-measure just that."""
     if stage == "browsers":
-        return bool(tags.get("page")) and not tags.get("journey") and bool(tags.get("engine"))
+        return bool(tags.get("page")) and not tags.get("journey") and bool(tags.get("engine")) and bool(tags.get("device"))
     return stage == "audits" and bool(tags.get("page")) and bool(tags.get("preset"))
 
 

@@ -200,7 +200,11 @@ def confirm_regressions(ctx: StageContext, request: RunRequest) -> None:
     confirm_runs = ctx.config.regressions.confirm_runs
     if not confirm_runs:
         return
-    flagged = screen_run(ctx.store, ctx.run_id, baseline_id=request.baseline_id)
+    try:
+        flagged = screen_run(ctx.store, ctx.run_id, baseline_id=request.baseline_id)
+    except Exception as exc:  # noqa: BLE001 - screening that breaks leaves the run unconfirmed, not lost
+        ctx.console.print(f"[yellow]regression screening failed, nothing re-measured: {escape(str(exc))}")
+        return
     jobs = remeasure_jobs(flagged, list(request.stages), confirm_runs)
     if not jobs:
         return

@@ -19,6 +19,7 @@ from siteward.cli import main
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 WORDS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=16)
+LONG_NAMES = st.text(st.characters(categories=["L", "N"]), min_size=201, max_size=210)
 
 
 def _closed_port() -> int:
@@ -66,6 +67,9 @@ BAD_FLAGS = [
     ("load", "--workers", st.one_of(st.integers(max_value=-1), WORDS.filter(_not_a_number))),
     ("load", "--expect-workers", st.integers(max_value=0)),
     ("run", "--stage", WORDS.filter(lambda w: w not in ("browsers", "audits", "loadtests"))),
+    # A branch or commit name with spaces, control characters or 201+ characters.
+    ("run", "--branch", st.one_of(st.just(" "), WORDS.map(lambda w: f"{w} {w}"), LONG_NAMES)),
+    ("sweep", "--commit", st.one_of(WORDS.map(lambda w: f"{w}\t"), LONG_NAMES)),
     # An unknown baseline used to surface only after the whole run, with no report written.
     ("sweep", "--baseline", WORDS),
     ("audit", "--baseline", WORDS),
@@ -99,7 +103,8 @@ def test_a_bad_flag_value_exits_2_naming_the_flag(tmp_path, capsys, case, data):
 def test_an_unknown_option_exits_2(capsys, command, option):
     known = {"config", "target", "results", "quiet", "stage", "baseline", "engine", "device", "page", "journey",
              "no-journeys", "preset", "runs", "lighthouserc", "peak-rps", "multiplier", "duration", "profile",
-             "workers", "master", "worker", "master-host", "expect-workers", "allow-host", "i-own-this-host", "help"}
+             "workers", "master", "worker", "master-host", "expect-workers", "allow-host", "i-own-this-host", "help",
+             "branch", "commit"}
     name = option.strip("-")
     if not name or any(k.startswith(name) for k in known):
         return
