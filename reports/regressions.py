@@ -236,7 +236,7 @@ def decide_states(tested: list[tuple[Comparison, stats.TestResult]], settings: S
     q_better = stats.bh_qvalues([r.p_better for _, r in tested])
     decided = []
     for (c, r), qw, qb in zip(tested, q_worse, q_better):
-        floor = stats.effect_floor(r.baseline, r.spread, c.unit, settings.min_change)
+        floor = stats.effect_floor(r.baseline, r.spread, c.unit, settings.min_change, r.step)
         delta = r.current - r.baseline
         worse = delta < 0 if c.higher_is_better else delta > 0
         size = abs(delta)

@@ -34,6 +34,12 @@ interval. Mann-Whitney on pooled samples (with a bootstrap CI of the difference 
 remains for comparing with one chosen run (`--baseline RUN`, `siteward compare A B`), where
 there is no run-to-run spread to estimate.
 
+A run's median is the Harrell-Davis estimate (from 3 samples on): Locust reports whole
+milliseconds, and on the demo shop's 2-4 ms routes plain run medians jump between 2 and 3 ms
+while the baseline's "never moved": in the first benchmark that made every A/A load run a
+false alarm (5-16 metrics each); Harrell-Davis centres, a spread floor of half a step and an
+effect floor of one step (1 ms) left 1 of 4, a whole-machine slow-down from 3 to 4 ms.
+
 The false discovery rate over all metrics of a run is held by Benjamini-Hochberg q-values.
 
 What power that leaves (tests/reports/test_stats.py checks these): with 10 baseline runs and
@@ -51,6 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from scipy.stats.mstats import hdquantiles
 
 LOG_UNITS = frozenset({"ms", "s", "bytes"})
 # The smallest change a unit can show (Lighthouse scores move in hundredths, counts in ones).
@@ -75,6 +82,7 @@ class TestResult:
     ci_low: float | None
     ci_high: float | None
     spread: float  # the baseline's run-to-run SD in units (0 for a pooled comparison)
+    step: float = 0.0  # the step the values come in (1 for whole milliseconds), 0 when continuous
 
 
 def finite(values: Sequence[float]) -> np.ndarray:
@@ -87,22 +95,50 @@ def uses_log(unit: str, *groups: np.ndarray) -> bool:
     return unit in LOG_UNITS and all(len(g) and np.all(g > 0) for g in groups)
 
 
+def run_centre(values: np.ndarray) -> float:
+    """A run's median, estimated with Harrell-Davis from 3 samples on: a weighted average of the
+    order statistics, so samples in whole milliseconds (Locust's) still give a run median that
+    moves by less than a millisecond instead of jumping from 2 to 3."""
+    if len(values) < 3:
+        return float(np.median(values))
+    return float(hdquantiles(values, prob=(0.5,))[0])
+
+
+def quantum(*groups: np.ndarray) -> float:
+    """The step the values come in: 1 when every value is whole (milliseconds, counts), else 0."""
+    values = np.concatenate([np.asarray(g, dtype=float) for g in groups])
+    return 1.0 if len(values) and np.all(values == np.round(values)) else 0.0
+
+
+def spread_floor(centre: float, step: float, per_run: float, log: bool) -> float:
+    """The least run-to-run SD to assume: 1 % (log) or 1 % of the centre, and for values in whole
+    steps half a step shrunk by the samples per run (runs of constant 2 ms are no proof that
+    3 ms is a change)."""
+    quantised = step / (2 * np.sqrt(max(per_run, 1.0)))
+    if log:
+        return max(MIN_LOG_SPREAD, quantised / centre if centre > 0 else 0.0)
+    return max(MIN_LINEAR_SPREAD, 0.01 * abs(centre), quantised)
+
+
 def run_medians_test(baseline_runs: Sequence[Sequence[float]], current: Sequence[float], *, unit: str,
                      higher_is_better: bool) -> TestResult:
     """The current run's median against the baseline runs' medians (prediction t-test, df = K - 1).
 
     Needs at least two baseline runs and one current sample (callers enforce their minimum)."""
-    medians = np.array([np.median(run) for run in (finite(r) for r in baseline_runs) if len(run)])
+    runs = [run for run in (finite(r) for r in baseline_runs) if len(run)]
     now = finite(current)
-    if len(medians) < 2 or not len(now):
+    if len(runs) < 2 or not len(now):
         raise ValueError("need two baseline runs and a current sample")
-    current_median = float(np.median(now))
-    log = uses_log(unit, medians, now)
+    medians = np.array([run_centre(run) for run in runs])
+    current_median = run_centre(now)
+    log = uses_log(unit, medians, now) and current_median > 0
     scale = np.log if log else (lambda x: np.asarray(x, dtype=float))
     base, cur = scale(medians), float(scale(current_median))
     k = len(base)
     centre = float(np.mean(base))
-    sd = max(float(np.std(base, ddof=1)), MIN_LOG_SPREAD if log else max(MIN_LINEAR_SPREAD, 0.01 * abs(centre)))
+    step = quantum(*runs, now)
+    floor = spread_floor(float(np.exp(centre)) if log else centre, step, float(np.median([len(r) for r in runs])), log)
+    sd = max(float(np.std(base, ddof=1)), floor)
     se = sd * np.sqrt(1 + 1 / k)
     t = (cur - centre) / se
     p_higher, p_lower = float(stats.t.sf(t, k - 1)), float(stats.t.cdf(t, k - 1))
@@ -116,7 +152,7 @@ def run_medians_test(baseline_runs: Sequence[Sequence[float]], current: Sequence
         low, high = current_median - half - centre, current_median + half - centre
         spread = sd
     worse, better = (p_lower, p_higher) if higher_is_better else (p_higher, p_lower)
-    return TestResult("run-medians", worse, better, base_units, current_median, float(low), float(high), spread)
+    return TestResult("run-medians", worse, better, base_units, current_median, float(low), float(high), spread, step)
 
 
 def pooled_test(baseline: Sequence[float], current: Sequence[float], *, higher_is_better: bool) -> TestResult:
@@ -154,14 +190,15 @@ def bh_qvalues(p_values: Sequence[float]) -> list[float]:
     return [float(q) for q in stats.false_discovery_control(np.clip(np.asarray(p_values, dtype=float), 0, 1))]
 
 
-def effect_floor(baseline: float, spread: float, unit: str, min_change: float) -> float:
+def effect_floor(baseline: float, spread: float, unit: str, min_change: float, step: float = 0.0) -> float:
     """The least change that counts: a share of the baseline, never less than the baseline's own
     run-to-run spread (a change inside the usual wobble is no finding however significant), nor
-    than what the unit can resolve."""
+    than what the unit or the data can resolve (Locust reports whole milliseconds: a 3 ms route
+    regresses from +1 ms, i.e. +33 %, not from a fixed 20 ms)."""
     resolution = RESOLUTION.get(unit, 0.0)
     if unit == "score" and abs(baseline) > 1.0:
         resolution = 1.0  # scores on a 0-100 scale
-    return max(min_change * abs(baseline), spread, resolution)
+    return max(min_change * abs(baseline), spread, resolution, step)
 
 
 def slope_with_ci(values: Sequence[float]) -> tuple[float, float, float]:
@@ -180,14 +217,16 @@ def paired_rounds_test(a_rounds: dict[str, Sequence[float]], b_rounds: dict[str,
     rounds = [r for r in a_rounds if r in b_rounds and len(finite(a_rounds[r])) and len(finite(b_rounds[r]))]
     if len(rounds) < 2:
         raise ValueError("need two rounds with both sides measured")
-    a_med = np.array([np.median(finite(a_rounds[r])) for r in rounds])
-    b_med = np.array([np.median(finite(b_rounds[r])) for r in rounds])
+    a_med = np.array([run_centre(finite(a_rounds[r])) for r in rounds])
+    b_med = np.array([run_centre(finite(b_rounds[r])) for r in rounds])
     log = uses_log(unit, a_med, b_med)
     diffs = np.log(b_med) - np.log(a_med) if log else b_med - a_med
     base = float(np.median(np.concatenate([finite(a_rounds[r]) for r in rounds])))
     now = float(np.median(np.concatenate([finite(b_rounds[r]) for r in rounds])))
     n = len(diffs)
-    sd = max(float(np.std(diffs, ddof=1)), MIN_LOG_SPREAD if log else max(MIN_LINEAR_SPREAD, 0.01 * abs(base)))
+    step = quantum(*(finite(a_rounds[r]) for r in rounds), *(finite(b_rounds[r]) for r in rounds))
+    per_round = float(np.median([len(finite(a_rounds[r])) for r in rounds]))
+    sd = max(float(np.std(diffs, ddof=1)), spread_floor(base, step, per_round, log))
     se = sd / np.sqrt(n)
     mean = float(np.mean(diffs))
     t = mean / se
@@ -199,4 +238,4 @@ def paired_rounds_test(a_rounds: dict[str, Sequence[float]], b_rounds: dict[str,
     else:
         low, high, current = mean - half, mean + half, base + mean
     worse, better = (p_lower, p_higher) if higher_is_better else (p_higher, p_lower)
-    return TestResult("paired-rounds", worse, better, base, current, float(low), float(high), 0.0)
+    return TestResult("paired-rounds", worse, better, base, current, float(low), float(high), 0.0, step)

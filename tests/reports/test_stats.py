@@ -69,10 +69,21 @@ def test_direction_and_units_of_the_result():
 
 
 def test_a_baseline_that_never_moved_is_not_infinitely_sure():
-    same = [[4.0]] * 6
-    result = run_medians_test(same, [4.0], unit="ms", higher_is_better=False)
+    same = [[4.2]] * 6
+    result = run_medians_test(same, [4.2], unit="ms", higher_is_better=False)
     assert result.p_worse == pytest.approx(0.5)
-    assert run_medians_test(same, [5.0], unit="ms", higher_is_better=False).p_worse < 1e-4
+    assert run_medians_test(same, [5.2], unit="ms", higher_is_better=False).p_worse < 1e-4  # 1 % spread assumed
+    # Whole milliseconds: runs that all said 4 ms may have been 3.6 or 4.4; 5 ms is not yet proof.
+    whole = run_medians_test([[4.0]] * 6, [5.0], unit="ms", higher_is_better=False)
+    assert whole.step == 1.0 and whole.p_worse > 0.01
+
+
+def test_whole_millisecond_samples_give_run_medians_between_the_steps():
+    from reports.stats import run_centre
+
+    centres = [run_centre(np.array([2.0] * (50 - k) + [3.0] * k)) for k in (20, 24, 25, 26, 30)]
+    assert all(2.0 < c < 3.0 for c in centres) and centres == sorted(centres)
+    assert centres[2] == pytest.approx(2.5)
 
 
 def test_bootstrap_ci_of_the_median_difference_covers_the_true_shift():
@@ -109,6 +120,7 @@ def test_effect_floor_scales_with_the_metric_and_its_spread():
     assert effect_floor(400.0, 60.0, "ms", 0.10) == 60.0  # noisy runs: the spread
     assert effect_floor(10.0, 0.0, "count", 0.05) == 1.0  # counts move in ones
     assert effect_floor(0.9, 0.0, "score", 0.0) == 0.01 and effect_floor(90, 0.0, "score", 0.0) == 1.0
+    assert effect_floor(3.0, 0.05, "ms", 0.10, step=1.0) == 1.0  # whole-millisecond data resolve 1 ms
 
 
 def test_slope_confidence_interval():
