@@ -5,14 +5,15 @@
         [--live-trials 1] [--live-rounds 8]
 
 Per family, `siteward run` (narrowed to one stage) first builds a clean history on branch
-"main" (`--clean` runs: the pooled baseline). Then it alternates trials on other branches, so
-no trial ever becomes a baseline:
-- a faulty run with +30 % injected on one metric: a page's first paint through `slow-paint`
+"main" (`--clean` runs: the pooled baseline). Then it alternates, as CI does:
+- a faulty run on its own branch (a pull request: never a baseline), with +30 % injected on
+  one metric: a page's first paint through `slow-paint`
   (paint: Chromium desktop, pages home and product), a route's response time through
   `latency` on top of a steady 100 ms (load: Locust, open model), Lighthouse's FCP through
   `slow-paint` (lighthouse: desktop, 5 runs); the injected delay is 30 % of that metric's
   median in the clean history;
-- an A/A run with nothing changed.
+- an A/A run with nothing changed, on main: when it passes it joins the baseline (the last
+  10 runs), as main's runs do in CI, so the baseline follows the machine's slow drift.
 A trial detects when the target metric is a (confirmed) regression; an A/A run is a false
 alarm when any metric at all is a regression.
 
@@ -141,7 +142,7 @@ def bench_family(family: Family, clean: int, trials: int, root: Path) -> Outcome
             if achieved is not None:
                 outcome.changes.append(achieved / median - 1)
             shop.set_faults(list(family.steady))
-            quiet, seconds = run_once(config, results, f"aa-{trial}")
+            quiet, seconds = run_once(config, results, "main")
             outcome.seconds.append(seconds)
             outcome.samples.append(samples_of(quiet))
             outcome.false_alarms.append(bool(quiet["regressions"]))
