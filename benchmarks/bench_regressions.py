@@ -57,7 +57,7 @@ class Family:
     steady: tuple[str, ...]  # the shop's normal faults
     inject: str  # fault template; {ms} is the delay that makes +30 %
     base_ms: float = 0.0  # a steady part of the metric that the injected fault replaces (load: 100 ms)
-    calibrate: bool = False  # the delay does not reach the metric 1:1 (Lighthouse simulates its timings)
+    calibrate: bool = False  # measure what the delay does to the metric first (Lighthouse simulates timings)
 
 
 FAMILIES = {
@@ -65,7 +65,7 @@ FAMILIES = {
         "paint", 'stages = ["browsers"]\n[[pages]]\nname = "home"\npath = "/"\n[[pages]]\nname = "product"\n'
                  'path = "/product/canvas-sneaker"\n[browsers]\nengines = ["chromium"]\ndevices = ["desktop"]\n'
         'concurrency = 1\n',
-        ("browsers", "product|chromium|desktop", "fp_ms"), (), "slow-paint=/product:{ms}"),
+        ("browsers", "product|chromium|desktop", "fp_ms"), (), "slow-paint=/product:{ms}", calibrate=True),
     "load": Family(
         "load", 'stages = ["loadtests"]\n[[pages]]\nname = "home"\npath = "/"\n[load]\nprofile = "open"\n'
                 'peak_rps = 3\nmultiplier = 5\nduration_s = 20\nworkers = 1\n',
@@ -87,6 +87,17 @@ class Outcome:
     samples: list[int] = field(default_factory=list)
     delay_ms: int = 0
     false_in_faulty: int = 0
+
+
+def calibrated(family: Family, shop, config: Path, results: Path, median: float, delay: int) -> int:
+    """One probe run with `delay`: scale it by what it achieved on the target metric (1x-5x)."""
+    shop.set_faults([*family.steady, family.inject.format(ms=delay)])
+    probe, _ = run_once(config, results, "calibration")
+    shop.set_faults(list(family.steady))
+    achieved = (target_median(probe, family.target) or median) - median
+    if achieved <= 0:
+        return delay
+    return round(min(max(delay * 0.30 * median / achieved, delay), 5 * delay))
 
 
 def run_once(config: Path, results: Path, branch: str) -> tuple[dict, float]:
@@ -129,14 +140,8 @@ def bench_family(family: Family, clean: int, trials: int, root: Path) -> Outcome
             outcome.samples.append(samples_of(summary))
         median = clean_median(results, family.target)
         outcome.delay_ms = max(1, round(0.30 * median))
-        if family.calibrate:  # one probe run: scale the delay by what it achieved
-            shop.set_faults([family.inject.format(ms=outcome.delay_ms)])
-            probe, _ = run_once(config, results, "calibration")
-            shop.set_faults(list(family.steady))
-            achieved = (target_median(probe, family.target) or median) - median
-            if achieved > 0:
-                scaled = outcome.delay_ms * 0.30 * median / achieved
-                outcome.delay_ms = round(min(max(scaled, outcome.delay_ms), 5 * outcome.delay_ms))
+        if family.calibrate:
+            outcome.delay_ms = calibrated(family, shop, config, results, median, outcome.delay_ms)
         fault = family.inject.format(ms=round(family.base_ms + outcome.delay_ms))
         print(f"  {family.name}: clean median {median:.1f} -> fault {fault}", flush=True)
         for trial in range(trials):
@@ -187,9 +192,9 @@ def bench_live(trials: int, rounds: int, root: Path) -> Outcome:
     with start_shop() as a, start_shop() as b:
         config.write_text(f'{family.config}{RELAXED}[results]\nroot = "{results}"\n[target]\nname = "bench-live"\n'
                           f'base_url = "{b.url}"\n')
-        calibration = [run_once(config, results, "calibration")[0] for _ in range(2)]
-        medians = [target_median(s, family.target) for s in calibration]
-        outcome.delay_ms = max(1, round(0.30 * float(np.median([m for m in medians if m is not None]))))
+        calibration = [run_once(config, results, "calibration")[0] for _ in range(3)]
+        median = float(np.median([m for m in (target_median(s, family.target) for s in calibration) if m]))
+        outcome.delay_ms = calibrated(family, b, config, results, median, max(1, round(0.30 * median)))
         for trial in range(trials):
             b.set_faults([family.inject.format(ms=outcome.delay_ms)])
             faulty, seconds, used = run_live(config, results, a.url, b.url, rounds)

@@ -8,8 +8,8 @@ admin endpoint:
 
     latency=MS            add MS milliseconds to every route
     latency=ROUTE:MS      ... only to paths starting with ROUTE (e.g. /api/search)
-    slow-paint=MS         a render-blocking stylesheet that answers after MS: the first
-    slow-paint=ROUTE:MS   paint of every page (or pages under ROUTE) comes MS later
+    slow-paint=MS         a parser-blocking script in <head> that keeps the main thread busy
+    slow-paint=ROUTE:MS   for MS: every page's (or pages under ROUTE) first paint comes MS later
     errors=RATIO          that share (0..1) of responses become 500
     overflow              an element wider than the viewport below 480 px
     console-error         pages log console.error and throw an uncaught exception
@@ -40,7 +40,7 @@ FLAG_FAULTS = (
 )
 VALUE_FAULTS = ("latency", "errors", "slow-paint")
 ROUTE_MS_FAULTS = ("latency", "slow-paint")  # written NAME=MS or NAME=ROUTE:MS
-SLOW_PAINT_PATH = "/__fault/slow-paint.css"
+SLOW_PAINT_PATH = "/__fault/slow-paint.js"
 FAULT_NAMES = VALUE_FAULTS + FLAG_FAULTS
 
 # Paths that stay healthy whatever is switched on, so a parent process can
@@ -186,18 +186,20 @@ def _longest_prefix(by_route: dict[str, int], path: str) -> int:
     return best
 
 
-async def slow_paint_stylesheet(request: Request) -> Response:
-    """The slow-paint fault's render-blocking stylesheet: empty, after `ms` milliseconds, never cached."""
+async def slow_paint_script(request: Request) -> Response:
+    """The slow-paint fault's script: busy for `ms` milliseconds where it runs (parser-blocking in
+    <head>, so nothing paints before it ends). A busy main thread adds its time to first paint;
+    a slow stylesheet would not (it only overlaps the page's own CSS download)."""
     try:
         ms = min(max(int(request.query_params.get("ms", "0")), 0), MAX_LATENCY_MS)
     except ValueError:
         ms = 0
-    await asyncio.sleep(ms / 1000)
-    return Response("/* siteward fault: slow-paint */\n", media_type="text/css",
+    body = f"/* siteward fault: slow-paint */\n(function(){{var end=performance.now()+{ms};while(performance.now()<end){{}}}})();\n"
+    return Response(body, media_type="text/javascript",
                     headers={"Cache-Control": "no-store", "X-Siteward-Fault": "slow-paint"})
 
 
-routes = [Route(SLOW_PAINT_PATH, slow_paint_stylesheet)]
+routes = [Route(SLOW_PAINT_PATH, slow_paint_script)]
 
 
 def _prefix_matches(path: str, route: str) -> bool:

@@ -71,15 +71,17 @@ def test_faults_given_at_start_are_active():
 def test_slow_paint_blocks_rendering_of_matching_pages_only(faulty_shop, parse):
     faulty_shop.set_faults(["slow-paint=/product:300"])
     product = httpx.get(faulty_shop.url + "/product/canvas-sneaker")
-    (blocking,) = [link for link in parse(product.text).select("link") if link.attrs.get("data-fault") == "slow-paint"]
+    (blocking,) = [script for script in parse(product.text).select("script")
+                   if script.attrs.get("data-fault") == "slow-paint"]
     head = product.text.split("</head>")[0]
-    assert blocking.attrs["rel"] == "stylesheet" and blocking.attrs["href"] in head  # render-blocking: in <head>
-    assert "x-siteward-fault-latency" not in product.headers  # the page itself is not delayed
-    response, elapsed = timed_get(faulty_shop.url + blocking.attrs["href"])
-    assert response.status_code == 200 and elapsed >= 0.3
-    assert response.headers["content-type"].startswith("text/css") and response.headers["cache-control"] == "no-store"
+    assert blocking.attrs["src"] in head  # in <head>: nothing paints before it has run
+    assert "async" not in blocking.attrs and "defer" not in blocking.attrs  # parser-blocking
+    assert "x-siteward-fault-latency" not in product.headers  # the page's response is not delayed
+    script = httpx.get(faulty_shop.url + blocking.attrs["src"])
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "performance.now()+300" in script.text and script.headers["cache-control"] == "no-store"
     home = parse(httpx.get(faulty_shop.url + "/").text)
-    assert not [link for link in home.select("link") if link.attrs.get("data-fault") == "slow-paint"]
+    assert not [s for s in home.select("script") if s.attrs.get("data-fault") == "slow-paint"]
 
 
 def test_route_latency_slows_the_matching_route_only(faulty_shop):
