@@ -7,23 +7,26 @@
 Per family, `siteward run` (narrowed to one stage) first builds a clean history on branch
 "main" (`--clean` runs: the pooled baseline). Then it alternates, as CI does:
 - a faulty run on its own branch (a pull request: never a baseline), with +30 % injected on
-  one metric: a page's first paint through `slow-paint`
-  (paint: Chromium desktop, pages home and product), a route's response time through
-  `latency` on top of a steady 100 ms (load: Locust, open model), Lighthouse's FCP through
-  `slow-paint` (lighthouse: desktop, 5 runs); the injected delay is 30 % of that metric's
-  median in the clean history;
+  one metric: a page's first paint through `slow-paint` (paint: Chromium desktop, pages home
+  and product, one load at a time), a route's response time through `latency` on top of a
+  steady 100 ms (load: Locust, open model), Lighthouse's FCP through `slow-paint`
+  (lighthouse: desktop, 5 runs). The delay is 30 % of the metric's median in the clean
+  history, scaled by what one probe run with it achieved where the delay does not reach the
+  metric one to one (Lighthouse simulates its timings: +66 ms of delay moved its FCP +16 %);
 - an A/A run with nothing changed, on main: when it passes it joins the baseline (the last
   10 runs), as main's runs do in CI, so the baseline follows the machine's slow drift.
 A trial detects when the target metric is a (confirmed) regression; an A/A run is a false
 alarm when any metric at all is a regression.
 
-`--families live` adds the paint case through `siteward compare --live`: two demo shops side
-by side, A clean and B with the first-paint delay (A/A: both clean), measured alternately
-until decided or `--live-rounds`; the delay is 30 % of A's first paint measured first. It prints per family the detection rate, the
-share of A/A runs with a false alarm (each with a 95 % Wilson interval), the change the
-injection actually made, the samples per run and the wall time per run (95 % t interval),
-and ends with `detection: X/Y  false-alarm runs: A/B`. Not run in CI (about 25 minutes with
-the defaults, most of it Lighthouse: 5 runs of one page per `siteward run`).
+`live` is the paint case through `siteward compare --live`: two demo shops side by side, A
+clean and B with the first-paint delay (A/A: both clean), measured alternately until
+decided or `--live-rounds`; the delay is calibrated on B first, as above.
+
+It prints per family the detection rate, the share of A/A runs with a false alarm (each
+with a 95 % Wilson interval), the change the injection actually made, the samples per run
+and the wall time per run (95 % t interval), and ends with `detection: X/Y  false-alarm
+runs: A/B`. Not run in CI: about 25-30 minutes with the defaults, half of it Lighthouse
+(5 runs of one page per `siteward run`).
 """
 
 from __future__ import annotations
