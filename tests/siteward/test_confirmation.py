@@ -2,7 +2,7 @@
 
 A stand-in browsers stage (same NAME, Options, plan, run) makes the page timings the test
 wants, so the whole flow - pooled baseline, screening, re-measurement, confirmation, verdict -
-runs without a browser. tests/siteward/test_run_confirmation.py does it with real Chromium.
+runs without a browser. tests/siteward/test_run_paint_regression.py does it with real Chromium.
 """
 
 from __future__ import annotations
