@@ -217,3 +217,22 @@ def test_silent_stages_are_junit_errors_by_name(store, runs):
     (suite,) = [s for s in root.iter("testsuite") if s.get("name") == "siteward.completeness"]
     assert [c.get("name") for c in suite.iter("testcase")] == ["audits", "loadtests"]
     assert suite.get("errors") == "2" and root.get("errors") == "2"
+
+
+def test_a_run_whose_stage_never_ended_is_incomplete_never_a_pass_nor_a_baseline(store, runs, tmp_path):
+    # As the runner leaves a run killed with SIGKILL during its second stage: both stages recorded
+    # something, only the first was marked done. Re-rendered later, it must not pass.
+    run_dir = tmp_path / "results" / "killed"
+    killed = store.create_run(target="demo", fingerprint="fp1", config={}, stages=["browsers", "audits"],
+                              run_dir=run_dir, run_id="killed", branch="main", track_stages=True)
+    for record in (measurement(samples=latency(1)), measurement("lcp_ms", [1800.0] * 5, stage="audits",
+                                                              subject="home|lighthouse|mobile")):
+        store.add(killed, record)
+    store.mark_stage_done(killed, "browsers")
+    outcome = render_run(store, killed)
+    summary = _summary(outcome)
+    assert (outcome.verdict, outcome.exit_code) == ("error", 3)
+    assert summary["complete"] is False and summary["unfinished_stages"] == ["audits"]
+    assert any("never reached its end" in line for line in summary["failed"])
+    later = runs.run([measurement(samples=latency(2))])
+    assert "killed" not in _summary(render_run(store, later))["baseline_run_ids"]
