@@ -11,8 +11,8 @@ Per family, `siteward run` (narrowed to one stage) first builds a clean history 
   and product, one load at a time), a route's response time through `latency` on top of a
   steady 100 ms (load: Locust, open model), Lighthouse's FCP through `slow-paint`
   (lighthouse: desktop, 5 runs). The delay is 30 % of the metric's median in the clean
-  history, scaled by what one probe run with it achieved where the delay does not reach the
-  metric one to one (Lighthouse simulates its timings: +66 ms of delay moved its FCP +16 %);
+  history, scaled by what probe runs with it achieved (3 for first paint, 1 of 5 Lighthouse
+  runs): a first paint overlaps part of the delay, Lighthouse simulates its timings;
 - an A/A run with nothing changed, on main: when it passes it joins the baseline (the last
   10 runs), as main's runs do in CI, so the baseline follows the machine's slow drift.
 A trial detects when the target metric is a (confirmed) regression; an A/A run is a false
@@ -60,7 +60,7 @@ class Family:
     steady: tuple[str, ...]  # the shop's normal faults
     inject: str  # fault template; {ms} is the delay that makes +30 %
     base_ms: float = 0.0  # a steady part of the metric that the injected fault replaces (load: 100 ms)
-    calibrate: bool = False  # measure what the delay does to the metric first (Lighthouse simulates timings)
+    probes: int = 0  # runs that measure what the delay does to the metric first (0: it adds one to one)
 
 
 FAMILIES = {
@@ -68,7 +68,7 @@ FAMILIES = {
         "paint", 'stages = ["browsers"]\n[[pages]]\nname = "home"\npath = "/"\n[[pages]]\nname = "product"\n'
                  'path = "/product/canvas-sneaker"\n[browsers]\nengines = ["chromium"]\ndevices = ["desktop"]\n'
         'concurrency = 1\n',
-        ("browsers", "product|chromium|desktop", "fp_ms"), (), "slow-paint=/product:{ms}", calibrate=True),
+        ("browsers", "product|chromium|desktop", "fp_ms"), (), "slow-paint=/product:{ms}", probes=3),
     "load": Family(
         "load", 'stages = ["loadtests"]\n[[pages]]\nname = "home"\npath = "/"\n[load]\nprofile = "open"\n'
                 'peak_rps = 3\nmultiplier = 5\nduration_s = 20\nworkers = 1\n',
@@ -77,7 +77,7 @@ FAMILIES = {
     "lighthouse": Family(
         "lighthouse", 'stages = ["audits"]\n[[pages]]\nname = "home"\npath = "/"\n[audits]\npresets = ["desktop"]\n'
                       'runs = 5\npage_audits = false\n',
-        ("audits", "home|lighthouse|desktop", "fcp_ms"), (), "slow-paint=/:{ms}", calibrate=True),
+        ("audits", "home|lighthouse|desktop", "fcp_ms"), (), "slow-paint=/:{ms}", probes=1),
 }
 
 
@@ -92,15 +92,15 @@ class Outcome:
     false_in_faulty: int = 0
 
 
-def calibrated(family: Family, shop, config: Path, results: Path, median: float, delay: int) -> int:
-    """One probe run with `delay`: scale it by what it achieved on the target metric (1x-5x)."""
+def calibrated(family: Family, shop, config: Path, results: Path, median: float, delay: int, probes: int) -> int:
+    """Probe runs with `delay`: scale it by what it achieved on the target metric (1/3x-5x)."""
     shop.set_faults([*family.steady, family.inject.format(ms=delay)])
-    probe, _ = run_once(config, results, "calibration")
+    found = [target_median(run_once(config, results, "calibration")[0], family.target) for _ in range(probes)]
     shop.set_faults(list(family.steady))
-    achieved = (target_median(probe, family.target) or median) - median
+    achieved = float(np.median([v for v in found if v is not None] or [median])) - median
     if achieved <= 0:
-        return delay
-    return round(min(max(delay * 0.30 * median / achieved, delay), 5 * delay))
+        return 5 * delay
+    return round(min(max(delay * 0.30 * median / achieved, delay / 3), 5 * delay))
 
 
 def run_once(config: Path, results: Path, branch: str) -> tuple[dict, float]:
@@ -143,8 +143,8 @@ def bench_family(family: Family, clean: int, trials: int, root: Path) -> Outcome
             outcome.samples.append(samples_of(summary))
         median = clean_median(results, family.target)
         outcome.delay_ms = max(1, round(0.30 * median))
-        if family.calibrate:
-            outcome.delay_ms = calibrated(family, shop, config, results, median, outcome.delay_ms)
+        if family.probes:
+            outcome.delay_ms = calibrated(family, shop, config, results, median, outcome.delay_ms, family.probes)
         fault = family.inject.format(ms=round(family.base_ms + outcome.delay_ms))
         print(f"  {family.name}: clean median {median:.1f} -> fault {fault}", flush=True)
         for trial in range(trials):
@@ -186,6 +186,17 @@ def run_live(config: Path, results: Path, a_url: str, b_url: str, rounds: int) -
     return json.loads(path.read_text()), elapsed, used
 
 
+def live_change(results: Path, summary: dict, key: tuple[str, str, str]) -> float:
+    """B's median of the target over A's, from the two runs of one live comparison."""
+    store = Store(results / "history.sqlite")
+    medians = []
+    for run_id in (summary["baseline_run_id"], summary["run_id"]):
+        values = [v for m in store.records(run_id, kind="measurement") if (m.stage, m.subject, m.metric) == key
+                  for v in m.samples]
+        medians.append(float(np.median(values)))
+    return medians[1] / medians[0] - 1
+
+
 def bench_live(trials: int, rounds: int, root: Path) -> Outcome:
     """The paint family through `compare --live`: two shops, B with the delay (A/A: none)."""
     family = FAMILIES["paint"]
@@ -197,10 +208,11 @@ def bench_live(trials: int, rounds: int, root: Path) -> Outcome:
                           f'base_url = "{b.url}"\n')
         calibration = [run_once(config, results, "calibration")[0] for _ in range(3)]
         median = float(np.median([m for m in (target_median(s, family.target) for s in calibration) if m]))
-        outcome.delay_ms = calibrated(family, b, config, results, median, max(1, round(0.30 * median)))
+        outcome.delay_ms = calibrated(family, b, config, results, median, max(1, round(0.30 * median)), 3)
         for trial in range(trials):
             b.set_faults([family.inject.format(ms=outcome.delay_ms)])
             faulty, seconds, used = run_live(config, results, a.url, b.url, rounds)
+            outcome.changes.append(live_change(results, faulty, family.target))
             outcome.seconds.append(seconds)
             outcome.samples.append(2 * samples_of(faulty))
             keys = {(r["stage"], r["subject"], r["metric"]) for r in faulty["regressions"]}
