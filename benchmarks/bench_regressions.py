@@ -11,8 +11,8 @@ Per family, `siteward run` (narrowed to one stage) first builds a clean history 
   and product, one load at a time), a route's response time through `latency` on top of a
   steady 100 ms (load: Locust, open model), Lighthouse's FCP through `slow-paint`
   (lighthouse: desktop, 5 runs). The delay is 30 % of the metric's median in the clean
-  history, scaled by what probe runs with it achieved (3 for first paint, 1 of 5 Lighthouse
-  runs): a first paint overlaps part of the delay, Lighthouse simulates its timings;
+  history, scaled by what probe runs with it achieved next to clean runs (3 pairs for first
+  paint, 1 for Lighthouse): a first paint overlaps part of the delay, Lighthouse simulates;
 - an A/A run with nothing changed, on main: when it passes it joins the baseline (the last
   10 runs), as main's runs do in CI, so the baseline follows the machine's slow drift.
 A trial detects when the target metric is a (confirmed) regression; an A/A run is a false
@@ -93,14 +93,21 @@ class Outcome:
 
 
 def calibrated(family: Family, shop, config: Path, results: Path, median: float, delay: int, probes: int) -> int:
-    """Probe runs with `delay`: scale it by what it achieved on the target metric (1/3x-5x)."""
-    shop.set_faults([*family.steady, family.inject.format(ms=delay)])
-    found = [target_median(run_once(config, results, "calibration")[0], family.target) for _ in range(probes)]
-    shop.set_faults(list(family.steady))
-    achieved = float(np.median([v for v in found if v is not None] or [median])) - median
+    """Probe runs with `delay`, each beside a clean one (the machine drifts between minutes):
+    scale the delay by what it achieved on the target metric (1/3x to 5x)."""
+    probed, clean = [], []
+    for _ in range(probes):
+        shop.set_faults([*family.steady, family.inject.format(ms=delay)])
+        probed.append(target_median(run_once(config, results, "calibration")[0], family.target))
+        shop.set_faults(list(family.steady))
+        clean.append(target_median(run_once(config, results, "calibration")[0], family.target))
+    pairs = [(p, c) for p, c in zip(probed, clean) if p and c]
+    if not pairs:
+        return delay
+    achieved = float(np.median([p / c for p, c in pairs])) - 1  # relative change the delay made
     if achieved <= 0:
         return 5 * delay
-    return round(min(max(delay * 0.30 * median / achieved, delay / 3), 5 * delay))
+    return round(min(max(delay * 0.30 / achieved, delay / 3), 5 * delay))
 
 
 def run_once(config: Path, results: Path, branch: str) -> tuple[dict, float]:

@@ -5,6 +5,13 @@ round's drift (the machine slowing down for a minute) hits both sides, so the pe
 differences cancel it (stats.paired_rounds_test). The findings are those of
 reports/regressions.py: Benjamini-Hochberg q-values over all metrics and the same effect
 floor. The alternation is the confirmation: no re-measurement, no stricter bar.
+
+Looking at the data after every round and stopping at the first "significant" one would
+inflate the false alarm rate (each look is another chance: 12 % of simulated A/A sequences
+instead of 5 %). The runner looks only at rounds 4, 8, 12, ... and at the cap (tagged on
+every record as `round_cap`), and every look uses `fdr` divided by the number of looks
+planned (Bonferroni over the looks): tests/reports/test_live.py keeps A/A sequences with
+optional stopping under 5 % false alarms.
 """
 
 from __future__ import annotations
@@ -21,6 +28,19 @@ from reports.regressions import (
 )
 
 ROUND_TAG = "round"
+CAP_TAG = "round_cap"
+FIRST_LOOK = 4
+LOOK_EVERY = 4
+
+
+def is_look(round_number: int, cap: int) -> bool:
+    """Whether the runner analyses after this round (and may stop)."""
+    return round_number == cap or (round_number >= FIRST_LOOK and (round_number - FIRST_LOOK) % LOOK_EVERY == 0)
+
+
+def looks_planned(cap: int) -> int:
+    """How many analyses a live comparison of at most `cap` rounds makes."""
+    return sum(is_look(r, cap) for r in range(1, cap + 1))
 
 
 def by_round(measurements: Iterable[Measurement]) -> dict[MetricKey, dict[str, list[float]]]:
@@ -38,8 +58,11 @@ def is_live(measurements: Sequence[Measurement]) -> bool:
 
 def compare_paired(baseline: Sequence[Measurement], current: Sequence[Measurement],
                    settings: Settings) -> list[Comparison]:
-    """B's metrics against A's, round by round, with BH q-values over all of them."""
+    """B's metrics against A's, round by round, with BH q-values over all of them (at fdr / looks)."""
     a_rounds, b_rounds = by_round(baseline), by_round(current)
+    caps = [int(m.tags[CAP_TAG]) for m in current if m.tags.get(CAP_TAG, "").isdigit()]
+    cap = max(caps) if caps else len({r for rounds in b_rounds.values() for r in rounds})
+    settings = replace(settings, fdr=settings.fdr / looks_planned(cap))
     first = {(m.stage, m.subject, m.metric): m for m in current}
     out: list[Comparison] = []
     tested: list[tuple[Comparison, stats.TestResult]] = []

@@ -181,7 +181,7 @@ def compare(
     engine: Annotated[Optional[list[str]], typer.Option("--engine", help="with --live: only this engine (repeatable)")] = None,
     device: Annotated[Optional[list[str]], typer.Option("--device", help="with --live: only this device profile (repeatable)")] = None,
     page: PagesOpt = None,
-    max_rounds: Annotated[int, typer.Option("--max-rounds", min=3, max=100, help="with --live: stop after this many A/B rounds")] = 10,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", min=4, max=100, help="with --live: stop after this many A/B rounds")] = 20,
     branch: BranchOpt = None, commit: CommitOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Compare two stored runs (A B), or two live deployments (--live --baseline-url A --target B)."""

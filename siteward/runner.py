@@ -24,7 +24,7 @@ from browsers import stage as browsers_stage
 from loadtests import stage as loadtests_stage
 from reports import Limits, render_run, screen_run
 from reports.analysis import regressions_config
-from reports.live import compare_paired, undecided
+from reports.live import compare_paired, is_look, undecided
 from reports.regressions import Settings, is_confirmation
 from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
@@ -232,8 +232,7 @@ class LiveRequest:
 
     request: RunRequest
     baseline_url: str
-    max_rounds: int = 10
-    min_rounds: int = 3
+    max_rounds: int = 20
 
 
 def _live_run(store: Store, config: SitewardConfig, request: RunRequest, name: str, branch: str, commit: str):
@@ -282,11 +281,11 @@ def execute_live(live: LiveRequest, console: Console) -> int:
                     run_id, run_dir = runs[side]
                     ctx = StageContext(config=configs[side], run_id=run_id, run_dir=run_dir, store=store,
                                        secrets=secrets, console=console, quiet=True,
-                                       record_tags={"round": str(round_number)},
+                                       record_tags={"round": str(round_number), "round_cap": str(live.max_rounds)},
                                        evidence_subdir=f"round-{round_number}")
                     if not _run_stages(ctx, plans[side]):
                         raise Interrupted(f"{side} unreachable")
-                if round_number < live.min_rounds:
+                if not is_look(round_number, live.max_rounds):
                     continue
                 measured = [[m for m in store.records(runs[side][0], kind="measurement") if not is_confirmation(m)]
                             for side in ("A", "B")]

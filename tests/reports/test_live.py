@@ -9,8 +9,9 @@ from reports.live import compare_paired, is_live, undecided
 from reports.regressions import Settings
 
 
-def _side(rng, rounds, drifts, metrics: dict[str, float]):
-    return [measurement(name, [value * np.exp(drifts[r] + rng.normal(0, 0.03))], round=str(r))
+def _side(rng, rounds, drifts, metrics: dict[str, float], noise=0.03, cap=None):
+    return [measurement(name, [value * np.exp(drifts[r] + rng.normal(0, noise))], round=str(r),
+                        **({"round_cap": str(cap)} if cap else {}))
             for r in range(rounds) for name, value in metrics.items()]
 
 
@@ -41,3 +42,33 @@ def test_a_metric_only_on_b_is_new_and_one_round_is_insufficient():
     b = [measurement("fp_ms", [130.0], round="1"), measurement("tbt_ms", [5.0], round="1")]
     found = {c.metric: c.state for c in compare_paired(a, b, Settings())}
     assert found == {"fp_ms": "insufficient", "tbt_ms": "new"}
+
+
+def test_looks_are_counted_for_the_bonferroni_share():
+    from reports.live import is_look, looks_planned
+
+    assert [r for r in range(1, 21) if is_look(r, 20)] == [4, 8, 12, 16, 20]
+    assert [r for r in range(1, 11) if is_look(r, 10)] == [4, 8, 10]
+    assert [looks_planned(cap) for cap in (3, 4, 8, 10, 20)] == [1, 1, 2, 3, 5]
+
+
+def test_optional_stopping_keeps_a_a_false_alarms_under_five_percent():
+    # Stop at the first look where anything is decided, as the runner does: without the
+    # Bonferroni share of each look, this sequence would false-alarm far more often.
+    from reports.live import is_look
+
+    rng = np.random.default_rng(3)
+    alarms = 0
+    for _ in range(300):
+        drifts = rng.normal(0, 0.3, 20)
+        a = _side(rng, 20, drifts, {"fp_ms": 100, "fcp_ms": 120, "load_ms": 400}, noise=0.25, cap=20)
+        b = _side(rng, 20, drifts, {"fp_ms": 100, "fcp_ms": 120, "load_ms": 400}, noise=0.25, cap=20)
+        for r in (r for r in range(1, 21) if is_look(r, 20)):
+            found = compare_paired([m for m in a if int(m.tags["round"]) < r], [m for m in b if int(m.tags["round"]) < r],
+                                   Settings())
+            if any(c.state == "regression" for c in found):
+                alarms += 1
+                break
+            if not undecided(found):
+                break
+    assert alarms / 300 <= 0.05
