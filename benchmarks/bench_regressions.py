@@ -2,7 +2,7 @@
 
     flock /tmp/siteward-heavy.lock .venv/bin/python benchmarks/bench_regressions.py
         [--families paint,load,lighthouse,live] [--clean 5] [--trials 4] [--lighthouse-trials 2]
-        [--live-trials 2] [--live-rounds 10]
+        [--live-trials 2] [--live-rounds 12]
 
 Per family, `siteward run` (narrowed to one stage) first builds a clean history on branch
 "main" (`--clean` runs: the pooled baseline). Then it alternates, as CI does:
@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=4, help="faulty + A/A pairs per family")
     parser.add_argument("--lighthouse-trials", type=int, default=2)
     parser.add_argument("--live-trials", type=int, default=2, help="faulty + A/A pairs of compare --live")
-    parser.add_argument("--live-rounds", type=int, default=10, help="the round cap of compare --live")
+    parser.add_argument("--live-rounds", type=int, default=12, help="the round cap of compare --live")
     args = parser.parse_args()
     print("command: " + " ".join(["flock /tmp/siteward-heavy.lock .venv/bin/python benchmarks/bench_regressions.py",
                                    *sys.argv[1:]]), flush=True)
