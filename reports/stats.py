@@ -222,7 +222,6 @@ def paired_rounds_test(a_rounds: dict[str, Sequence[float]], b_rounds: dict[str,
     log = uses_log(unit, a_med, b_med)
     diffs = np.log(b_med) - np.log(a_med) if log else b_med - a_med
     base = float(np.median(np.concatenate([finite(a_rounds[r]) for r in rounds])))
-    now = float(np.median(np.concatenate([finite(b_rounds[r]) for r in rounds])))
     n = len(diffs)
     step = quantum(*(finite(a_rounds[r]) for r in rounds), *(finite(b_rounds[r]) for r in rounds))
     per_round = float(np.median([len(finite(a_rounds[r])) for r in rounds]))
