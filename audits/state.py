@@ -80,14 +80,14 @@ async def _replay(journey: JourneyConfig, *, base_url: str, out_path: Path, secr
             if not outcome.passed:
                 raise JourneyStateError(f"journey {journey.name!r} step {secrets.redact(outcome.failed_step or '?')}:"
                                         f" {secrets.redact(outcome.error or '')}")
-            await session.storage_state(out_path)
+            (await session.capture_state()).write(out_path)
         finally:
             await browser.close()
 
 
 def record_journey_state(journey: JourneyConfig, *, base_url: str, out_path: Path, secrets: Secrets,
                          chrome_path: str = "/usr/bin/chromium", timeout_s: float = 60) -> Path:
-    """Replay `journey` in headless Chromium and save its Playwright storage_state to out_path."""
+    """Replay `journey` in headless Chromium and save its browser state (siteward.browser_state) to out_path."""
     if not journey.steps:
         raise JourneyStateError(f"journey {journey.name!r} has no declarative steps to replay (python journeys need the browsers stage)")
     out_path.parent.mkdir(parents=True, exist_ok=True)
