@@ -5,8 +5,10 @@
         httpx.get(shop.url + "/api/search?q=shirt")
 
 Public API: create_app, serve, start_shop, ShopProcess, ShopStartError,
-parse_fault, format_fault, Faults, FAULT_NAMES, DEMO_EMAIL, demo_password.
-Page paths and stable selectors: see siteward.shop.app.
+parse_fault, format_fault, Faults, FAULT_NAMES, DEMO_EMAIL, demo_password,
+APP_PASSWORD, APP_PASSWORD_ENV.
+Page paths and stable selectors: see siteward.shop.app; the React storefront
+under /app/ (its accounts, selectors and app-* faults): see siteward.shop.storefront.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from siteward.shop.server import ShopProcess, ShopStartError, serve, start_shop
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+# The React storefront's accounts (standard_user, locked_out_user, slow_user, error_user)
+# share one public test password. A config names it as a secret read from APP_PASSWORD_ENV;
+# the CLI may default that variable to APP_PASSWORD, as it does for the demo password.
+APP_PASSWORD = "secret_sauce"
+APP_PASSWORD_ENV = "SITEWARD_SHOP_APP_PASSWORD"
 
 
 def demo_password() -> str:
@@ -36,4 +44,4 @@ def create_app(*args: Any, **kwargs: Any) -> "Starlette":
 
 __all__ = ["create_app", "serve", "start_shop", "ShopProcess", "ShopStartError",
            "parse_fault", "format_fault", "Faults", "FAULT_NAMES", "DEMO_EMAIL",
-           "demo_password"]
+           "demo_password", "APP_PASSWORD", "APP_PASSWORD_ENV"]

@@ -15,6 +15,17 @@ admin endpoint:
     layout-shift          a tall banner pushed above the content after load
     heavy-image           home hero as a multi-megabyte PNG without width/height
     checkout-fail         the payment step (and the API order) is declined
+
+The React storefront under /app/ (siteward.shop.storefront) has its own faults;
+the shell page hands them to the client bundle:
+
+    app-broken-input      checkout first-name onChange is broken: typing never reaches
+                          React state, so "First Name is required"
+    app-slow-list=MS      how long slow_user's product list blocks the main thread
+                          (slow_user always blocks; default 3000 ms; 0 switches it off)
+    app-render-error      the product list throws during render for every user
+    app-wrong-image       the first product shows another product's picture (loads fine)
+    app-session=SECONDS   lifetime of the storefront's session cookie (default 600 s)
 """
 
 from __future__ import annotations
@@ -32,9 +43,19 @@ FLAG_FAULTS = (
     "layout-shift",
     "heavy-image",
     "checkout-fail",
+    "app-broken-input",
+    "app-render-error",
+    "app-wrong-image",
 )
-VALUE_FAULTS = ("latency", "errors")
+# Whole-number faults of the React storefront: name -> (unit, minimum, maximum).
+INT_FAULTS = {
+    "app-slow-list": ("MS", 0, 60_000),
+    "app-session": ("SECONDS", 1, 30 * 24 * 3600),
+}
+VALUE_FAULTS = ("latency", "errors", *INT_FAULTS)
 FAULT_NAMES = VALUE_FAULTS + FLAG_FAULTS
+VALUE_HINTS = {"latency": "latency=MS or latency=ROUTE:MS", "errors": "errors=RATIO (0..1)",
+               **{name: f"{name}={unit}" for name, (unit, _, _) in INT_FAULTS.items()}}
 
 # Paths that stay healthy whatever is switched on, so a parent process can
 # always tell "up" and always switch faults off again.
@@ -46,7 +67,7 @@ def parse_fault(text: str) -> tuple[str, object]:
     """Parse one fault string into (name, value).
 
     Values: latency -> (route_prefix, ms) with "/" meaning every route;
-    errors -> float ratio; the flag faults -> True.
+    errors -> float ratio; app-slow-list, app-session -> int; the flag faults -> True.
     Raises ValueError with a message that names the problem.
     """
     if not isinstance(text, str) or not text.strip():
@@ -61,11 +82,23 @@ def parse_fault(text: str) -> tuple[str, object]:
             raise ValueError(f"fault {name!r} takes no value (got {text!r})")
         return name, True
     if not raw:
-        hint = "latency=MS or latency=ROUTE:MS" if name == "latency" else "errors=RATIO (0..1)"
-        raise ValueError(f"fault {name!r} needs a value: {hint}")
+        raise ValueError(f"fault {name!r} needs a value: {VALUE_HINTS[name]}")
     if name == "latency":
         return name, _parse_latency(raw)
+    if name in INT_FAULTS:
+        return name, _parse_int(name, raw)
     return name, _parse_ratio(raw)
+
+
+def _parse_int(name: str, raw: str) -> int:
+    unit, low, high = INT_FAULTS[name]
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} needs a whole number ({unit}), got {raw!r}") from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low} and {high} ({unit}), got {number}")
+    return number
 
 
 def _parse_latency(raw: str) -> tuple[str, int]:
@@ -100,6 +133,8 @@ def format_fault(name: str, value: object) -> str:
         return f"latency={ms}" if route == "/" else f"latency={route}:{ms}"
     if name == "errors":
         return f"errors={value:g}"
+    if name in INT_FAULTS:
+        return f"{name}={value}"
     return name
 
 
@@ -111,6 +146,7 @@ class Faults:
         self.latency: dict[str, int] = {}
         self.error_ratio = 0.0
         self.flags: set[str] = set()
+        self.values: dict[str, int] = {}  # the INT_FAULTS switched on
         self.replace(faults)
 
     def replace(self, faults: Iterable[str]) -> None:
@@ -121,15 +157,19 @@ class Faults:
         latency: dict[str, int] = {}
         error_ratio = 0.0
         flags: set[str] = set()
+        values: dict[str, int] = {}
         for name, value in parsed:
             if name == "latency":
                 route, ms = value  # type: ignore[misc]
                 latency[route] = ms
             elif name == "errors":
                 error_ratio = float(value)  # type: ignore[arg-type]
+            elif name in INT_FAULTS:
+                values[name] = int(value)  # type: ignore[call-overload]
             else:
                 flags.add(name)
         self.latency, self.error_ratio, self.flags = latency, error_ratio, flags
+        self.values = values
 
     def clear(self) -> None:
         self.replace(())
@@ -139,12 +179,18 @@ class Faults:
             return bool(self.latency)
         if name == "errors":
             return self.error_ratio > 0
-        return name in self.flags
+        return name in self.flags or name in self.values
+
+    def value(self, name: str, default: int) -> int:
+        """The number of a whole-number fault (app-slow-list, app-session), else default."""
+        return self.values.get(name, default)
 
     def as_strings(self) -> list[str]:
         items = [format_fault("latency", (r, ms)) for r, ms in sorted(self.latency.items())]
         if self.error_ratio > 0:
             items.append(format_fault("errors", self.error_ratio))
+        items.extend(format_fault(name, self.values[name]) for name in INT_FAULTS
+                     if name in self.values)
         items.extend(name for name in FLAG_FAULTS if name in self.flags)
         return items
 
