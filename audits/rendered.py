@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from audits.state import browsers_artifacts
 from siteward.browser_state import BrowserState
-from siteward.records import Artifact
 from siteward.stage import StageContext, run_async
 
 SERVER_HTML = "server HTML"
@@ -35,16 +35,9 @@ def looks_client_rendered(html: str) -> bool:
 
 def browsers_stage_doms(ctx: StageContext) -> dict[str, tuple[str, str]]:
     """Page -> (rendered DOM, where it came from), from this run's browsers stage: Chromium's first."""
-    ranked: dict[str, tuple[bool, Path, str]] = {}
-    for record in ctx.records(kind="artifact", stage="browsers"):
-        if isinstance(record, Artifact) and record.role == "rendered-dom" and record.tags.get("page"):
-            engine = record.tags.get("engine", "")
-            path = ctx.run_dir / record.path
-            current = ranked.get(record.tags["page"])
-            if path.is_file() and (current is None or (engine == "chromium" and not current[0])):
-                ranked[record.tags["page"]] = (engine == "chromium", path, engine)
-    return {page: (path.read_text(encoding="utf-8", errors="replace"), f"rendered DOM ({engine}, browsers stage)")
-            for page, (_, path, engine) in ranked.items()}
+    return {page: ((ctx.run_dir / a.path).read_text(encoding="utf-8", errors="replace"),
+                   f"rendered DOM ({a.tags.get('engine', '')}, browsers stage)")
+            for page, a in browsers_artifacts(ctx, "rendered-dom", "page").items()}
 
 
 async def _render(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, timeout_s: float) -> dict[str, str]:

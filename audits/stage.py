@@ -17,11 +17,11 @@ from pathlib import Path
 
 from audits.lighthouse import LighthouseJob, run_job
 from audits.page_audits import run_page_audits
-from audits.state import JourneyStateError, extra_headers_for, record_journey_state
+from audits.state import JourneyStateError, browsers_artifacts, extra_headers_for, record_journey_state
 from audits.tools import NodeTools, find_node_tools
 from siteward.browser_state import BrowserState
 from siteward.errors import ConfigError, UsageError
-from siteward.records import Artifact, Finding
+from siteward.records import Finding
 from siteward.schema import PageConfig
 from siteward.stage import CoreConfig, StageContext
 from siteward.target import require_target
@@ -179,14 +179,7 @@ def page_states(states: JourneyStates, pages: list[PageConfig]) -> tuple[dict[st
 
 def recorded_states(ctx: StageContext) -> dict[str, Path]:
     """Journey name -> the state file the browsers stage recorded in this run: Chromium's, the latest."""
-    ranked: dict[str, tuple[int, Path]] = {}
-    for order, record in enumerate(ctx.records(kind="artifact", stage="browsers")):
-        if isinstance(record, Artifact) and record.role == "storage-state" and record.tags.get("journey"):
-            path = ctx.run_dir / record.path
-            rank = (record.tags.get("engine") == "chromium", order)
-            if path.is_file() and rank > ranked.get(record.tags["journey"], ((False, -1), None))[0]:
-                ranked[record.tags["journey"]] = (rank, path)
-    return {journey: path for journey, (_, path) in ranked.items()}
+    return {journey: ctx.run_dir / a.path for journey, a in browsers_artifacts(ctx, "storage-state", "journey").items()}
 
 
 def run(ctx: StageContext, plan: AuditPlan) -> None:

@@ -18,7 +18,21 @@ from urllib.parse import urlsplit
 
 from siteward.journeys import JourneyConfig, run_steps
 from siteward.secrets import Secrets
-from siteward.stage import run_async
+from siteward.records import Artifact
+from siteward.stage import StageContext, run_async
+
+
+def browsers_artifacts(ctx: StageContext, role: str, by: str) -> dict[str, Artifact]:
+    """The browsers stage's artifacts of `role` in this run, one per value of tag `by`
+    (a journey, a page) whose file exists: Chromium's where there is one, else any; the latest."""
+    ranked: dict[str, tuple[tuple[bool, int], Artifact]] = {}
+    for order, record in enumerate(ctx.records(kind="artifact", stage="browsers")):
+        key = record.tags.get(by) if isinstance(record, Artifact) and record.role == role else None
+        if key and (ctx.run_dir / record.path).is_file():
+            rank = (record.tags.get("engine") == "chromium", order)
+            if key not in ranked or rank > ranked[key][0]:
+                ranked[key] = (rank, record)
+    return {key: record for key, (_, record) in ranked.items()}
 
 
 class JourneyStateError(Exception):
