@@ -21,6 +21,7 @@ from audits.state import JourneyStateError, browsers_artifacts, extra_headers_fo
 from audits.tools import NodeTools, find_node_tools
 from siteward.browser_state import BrowserState
 from siteward.errors import ConfigError, UsageError
+from siteward.journeys import secret_problem
 from siteward.records import Finding
 from siteward.schema import PageConfig
 from siteward.stage import CoreConfig, StageContext
@@ -141,6 +142,10 @@ class JourneyStates:
                 self._say(journey, source)
                 return path
         config = next(j for j in self.ctx.config.journeys if j.name == journey)
+        problem = secret_problem(config, self.ctx.secrets)
+        if problem:
+            self.failed[journey] = f"journey {journey!r} cannot run: {problem}"
+            raise JourneyStateError(self.failed[journey])
         try:
             path = record_journey_state(
                 config, base_url=self.ctx.config.target.base_url,

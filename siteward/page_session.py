@@ -81,11 +81,18 @@ class PlaywrightPageSession:
         self.emulation_limits = emulation_limits or []
         self._console: list[str] = []  # console errors and uncaught exceptions, in order
         page.on("console", self._on_console)
-        page.on("pageerror", lambda exc: self._console.append(f"Uncaught {exc}"))
+        page.on("pageerror", self._on_page_error)
 
     def _on_console(self, message) -> None:
         if message.type == "error":
             self._console.append(message.text)
+
+    def _on_page_error(self, error) -> None:
+        # Firefox over BiDi also reports Content-Security-Policy violations as page errors:
+        # a blocked resource is a console error, not an uncaught exception of the page's code.
+        text = str(error)
+        csp = "directive" in text and ("violates" in text or "Content-Security-Policy" in text)
+        self._console.append(f"CSP: {text}" if csp else f"Uncaught {text}")
 
     async def page_errors(self) -> list[str]:
         return list(self._console)

@@ -16,18 +16,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from siteward.shop.db import DEMO_EMAIL, DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
+from siteward.shop.db import APP_PASSWORD, APP_PASSWORD_ENV, DEMO_EMAIL, DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 from siteward.shop.faults import FAULT_NAMES, Faults, format_fault, parse_fault
 from siteward.shop.server import ShopProcess, ShopStartError, serve, start_shop
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
-
-# The React storefront's accounts (standard_user, locked_out_user, slow_user, error_user)
-# share one public test password. A config names it as a secret read from APP_PASSWORD_ENV;
-# the CLI may default that variable to APP_PASSWORD, as it does for the demo password.
-APP_PASSWORD = "secret_sauce"
-APP_PASSWORD_ENV = "SITEWARD_SHOP_APP_PASSWORD"
 
 
 def demo_password() -> str:

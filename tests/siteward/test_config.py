@@ -84,7 +84,7 @@ def test_missing_config_file_is_exit_2(tmp_path, capsys):
 def test_builtin_config_describes_the_demo_shop():
     config = load_config()
     names = [p.name for p in config.pages]
-    assert names == ["home", "category", "search", "product", "cart", "checkout"]
+    assert names == ["home", "category", "search", "product", "cart", "checkout", "app-products", "app-cart"]
     assert "checkout" in [j.name for j in config.journeys]
     assert config.page("checkout").journey_state == "fill-cart"
 

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from siteward.shop import APP_PASSWORD
+from siteward.shop.db import APP_PASSWORD
 from siteward.shop.faults import Faults
 from siteward.shop.web import shop
 

@@ -42,11 +42,12 @@ export function Header({ user }) {
   );
 }
 
-// React 19 hoists <title> into <head>.
+// React 19 hoists <title> and <link> into <head>; the canonical URL is the route without its query.
 export function Page({ title, user, children }) {
   return (
     <>
       <title>{`${title} | Siteward Storefront`}</title>
+      <link rel="canonical" href={window.location.origin + window.location.pathname} />
       <Header user={user} />
       <main className="sf-main">{children}</main>
     </>
