@@ -50,6 +50,7 @@ class PageArtifacts:
     assets: list[tuple[str, Fetched]] = field(default_factory=list)  # (kind, response)
     links: list[Fetched] = field(default_factory=list)
     links_found: int = 0  # same-host links on the page before the max_links bound
+    html_source: str = "server HTML"  # or the rendered DOM the HTML checks read instead
 
 
 @dataclass
@@ -115,12 +116,16 @@ def check_link(client: httpx.Client, url: str) -> Fetched:
 
 
 def gather_page(client: httpx.Client, name: str, url: str, *, base_url: str, max_links: int,
-                concurrency: int, headers: dict[str, str] | None = None) -> PageArtifacts:
+                concurrency: int, headers: dict[str, str] | None = None,
+                rendered: tuple[str, str] | None = None) -> PageArtifacts:
+    """`rendered`: (the DOM a browser rendered, where it came from): the HTML checks read it instead."""
     main, html = fetch(client, url, read_body=True, headers=headers)
     page = PageArtifacts(name=name, url=url, main=main, html=html)
     if not main.ok or "html" not in main.header("content-type"):
         return page
-    page.doc = doc = parse_document(html, main.final_url or url)
+    if rendered is not None:
+        page.html, page.html_source = rendered
+    page.doc = doc = parse_document(page.html, main.final_url or url)
     assets = doc.assets()[:MAX_ASSETS]
     links = list(dict.fromkeys(u for u in doc.links if same_host(u, base_url)))
     page.links_found = len(links)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -22,6 +23,7 @@ from typing import Callable
 import psutil
 
 from audits.tools import NodeTools
+from siteward.browser_state import origin_of
 
 LHR_NAME = re.compile(r"^lhr-(\d+)\.json$")
 RUN_DONE = re.compile(r"Run #(\d+)\.\.\.done\.")
@@ -53,17 +55,30 @@ class _Output:
     stderr: list[str] = field(default_factory=list)
 
 
+STATE_SCRIPT = Path(__file__).with_name("lighthouse_state.js")
+STATE_FILE = "siteward-state.json"  # what the script reads, in lhci's working directory
+
+
 def collect_config(url: str, *, preset: str, runs: int, chrome_path: str, chrome_flags: list[str],
-                   extra_headers: dict[str, str] | None = None) -> dict:
-    """The lhci config for one URL and preset (mobile is Lighthouse's default config)."""
+                   with_state: bool = False) -> dict:
+    """The lhci config for one URL and preset (mobile is Lighthouse's default config).
+
+    With state, Lighthouse runs in the Chrome that lhci's puppeteerScript prepared with the
+    journey's cookies and storage, and does not reset that storage before loading the page.
+    """
     # lhci appends --headless=new itself; passing it twice is harmless but noisy.
-    flags = " ".join(f for f in chrome_flags if not f.startswith("--headless"))
-    settings: dict = {"chromeFlags": flags}
+    flags = [f for f in chrome_flags if not f.startswith("--headless")]
+    settings: dict = {}
     if preset == "desktop":
         settings["preset"] = "desktop"
-    if extra_headers:
-        settings["extraHeaders"] = extra_headers
-    return {"ci": {"collect": {"url": [url], "numberOfRuns": runs, "chromePath": chrome_path, "settings": settings}}}
+    collect: dict = {"url": [url], "numberOfRuns": runs, "chromePath": chrome_path, "settings": settings}
+    if with_state:
+        settings["disableStorageReset"] = True
+        collect["puppeteerScript"] = STATE_SCRIPT.name
+        collect["puppeteerLaunchOptions"] = {"args": flags}  # lhci ignores chromeFlags with a puppeteerScript
+    else:
+        settings["chromeFlags"] = " ".join(flags)
+    return {"ci": {"collect": collect}}
 
 
 def saved_lhrs(workdir: Path) -> list[Path]:
@@ -153,13 +168,19 @@ def failure_message(stderr: str, stdout: str, code: int | None) -> tuple[str, st
 
 
 def collect(tools: NodeTools, url: str, *, workdir: Path, preset: str, runs: int, timeout_s: float,
-            chrome_flags: list[str], extra_headers: dict[str, str] | None = None,
+            chrome_flags: list[str], state: Path | None = None,
             on_run_done: Callable[[int], None] | None = None) -> CollectResult:
-    """`lhci collect` one URL `runs` times with one preset; LHRs and HTML stay in workdir."""
+    """`lhci collect` one URL `runs` times with one preset; LHRs and HTML stay in workdir.
+
+    `state`: a browser state file (siteward.browser_state) to prepare Lighthouse's Chrome with."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "lhci-collect.json"
+    if state is not None:  # lhci loads the script relative to its working directory
+        shutil.copyfile(STATE_SCRIPT, workdir / STATE_SCRIPT.name)
+        data = json.loads(state.read_text(encoding="utf-8"))
+        (workdir / STATE_FILE).write_text(json.dumps({**data, "targetOrigin": origin_of(url)}), encoding="utf-8")
     config = collect_config(url, preset=preset, runs=runs, chrome_path=str(tools.chrome),
-                            chrome_flags=chrome_flags, extra_headers=extra_headers)
+                            chrome_flags=chrome_flags, with_state=state is not None)
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
     def on_line(line: str) -> None:

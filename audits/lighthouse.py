@@ -17,6 +17,7 @@ from typing import Callable
 from audits import lhci
 from audits.lhr import extract_metrics, final_url, median_run_index, metric_specs, run_warnings, runtime_error
 from audits.tools import NodeTools
+from siteward.browser_state import same_page
 from siteward.records import Artifact, Finding, Measurement
 from siteward.secrets import MASK
 from siteward.stage import StageContext
@@ -28,7 +29,7 @@ class LighthouseJob:
     url: str
     preset: str  # "mobile" | "desktop"
     runs: int
-    extra_headers: dict[str, str] | None = None
+    state: Path | None = None  # a journey's browser state (siteward.browser_state) the page needs
 
     @property
     def subject(self) -> str:
@@ -37,6 +38,16 @@ class LighthouseJob:
     @property
     def tags(self) -> dict[str, str]:
         return {"page": self.page, "preset": self.preset, "form_factor": self.preset}
+
+
+def _state_cookies(job: LighthouseJob) -> list[dict]:
+    """The session cookies Lighthouse was given: masked wherever Lighthouse echoes them."""
+    if job.state is None:
+        return []
+    try:
+        return list(json.loads(job.state.read_text(encoding="utf-8")).get("cookies") or [])
+    except (OSError, ValueError):
+        return []
 
 
 def _error(ctx: StageContext, job: LighthouseJob, message: str, *, code: str | None = None,
@@ -60,7 +71,7 @@ def _keep_evidence(ctx: StageContext, job: LighthouseJob, result: lhci.CollectRe
     """Copy each run's LHR JSON and HTML report into the run dir; (json, html) per run."""
     folder = ctx.evidence_dir("lighthouse", f"{job.page}-{job.preset}")
     # Lighthouse echoes extraHeaders in configSettings; a session cookie must not reach the report.
-    hidden = [v for v in (job.extra_headers or {}).values() if len(v) >= 4]
+    hidden = [c["value"] for c in _state_cookies(job) if len(str(c.get("value", ""))) >= 4]
     kept = []
     for index, lhr_path in enumerate(result.lhr_paths, 1):
         json_dest = folder / f"run-{index}.json"
@@ -104,6 +115,18 @@ def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Pa
                               path=ctx.relative(html_path), media_type="text/html", tags=run_tags))
     median_json, median_html = kept[median_run - 1]
     median_evidence = [ctx.relative(median_html or median_json)]
+    elsewhere = [final_url(r) for r in lhrs if not same_page(final_url(r) or "", job.url)]
+    if job.state is not None and elsewhere:
+        # Lighthouse measured another page (a login page, an empty cart): none of it is this page's.
+        ctx.emit(Finding(
+            stage="audits", subject=job.subject, check="lighthouse", status="fail", severity="critical",
+            message=f"Lighthouse was asked for {job.url} with the browser state of a journey but ended on "
+                    f"{elsewhere[0]} in {len(elsewhere)} of {len(lhrs)} run(s): the state did not apply, "
+                    "so nothing was measured for this page",
+            tags=job.tags, evidence=median_evidence,
+            data={"requested": job.url, "final_urls": [final_url(r) for r in lhrs], "runs": good},
+        ))
+        return median_run
     values = [extract_metrics(lhr) for lhr in lhrs]
     missing = []
     for spec in metric_specs():
@@ -120,6 +143,7 @@ def record_runs(ctx: StageContext, job: LighthouseJob, kept: list[tuple[Path, Pa
         message=f"{len(lhrs)} Lighthouse run(s) of {final_url(lhrs[median_pos])}; median run {median_run}",
         tags=job.tags, evidence=median_evidence,
         data={"median_run": median_run, "runs": good, "final_urls": [final_url(r) for r in lhrs],
+              "requested": job.url, "with_state": job.state is not None,
               "lighthouse_version": lhrs[median_pos].get("lighthouseVersion"),
               "warnings": run_warnings(lhrs[median_pos]), "metrics_missing": missing,
               "lhci_collect_s": None if lhci_s is None else round(lhci_s, 3)},
@@ -159,7 +183,7 @@ def run_job(ctx: StageContext, tools: NodeTools, job: LighthouseJob, *, rc_path:
     try:
         result = lhci.collect(tools, job.url, workdir=workdir, preset=job.preset, runs=job.runs,
                               timeout_s=cfg.timeout_s, chrome_flags=cfg.chrome_flags,
-                              extra_headers=job.extra_headers, on_run_done=advance)
+                              state=job.state, on_run_done=advance)
         kept = _keep_evidence(ctx, job, result)
         median_run = record_runs(ctx, job, kept, result.elapsed_s)
         if result.error:

@@ -205,7 +205,11 @@ def check_tls(info: TlsInfo | None, *, https: bool, min_days: int) -> CheckResul
 
 
 def is_product_page(name: str, path: str, configured: list[str] | None) -> bool:
-    """Configured list if given, else pages named or routed like a product page."""
+    """Configured list if given, else pages named or routed like one product's page.
+
+    "product" as a word of the name ("product", "product-detail"), not "products" (a listing),
+    or a path with a segment after /product/, /products/ or /p/.
+    """
     if configured is not None:
         return name in configured
-    return bool(re.search(r"(^|[-_.])product", name) or re.search(r"/(product|products|p)/", path))
+    return bool(re.search(r"(^|[-_.])product($|[-_.])", name) or re.search(r"/(product|products|p)/[^/]", path))

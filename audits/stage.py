@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from audits.lighthouse import LighthouseJob, run_job
 from audits.page_audits import run_page_audits
-from audits.state import JourneyStateError, extra_headers_for, record_journey_state
+from audits.state import JourneyStateError, browsers_artifacts, extra_headers_for, record_journey_state
 from audits.tools import NodeTools, find_node_tools
+from siteward.browser_state import BrowserState
 from siteward.errors import ConfigError, UsageError
-from siteward.records import Artifact, Finding
+from siteward.journeys import secret_problem
+from siteward.records import Finding
 from siteward.schema import PageConfig
 from siteward.stage import CoreConfig, StageContext
 from siteward.target import require_target
 
 NAME = "audits"
+STATE_MARGIN_S = 60.0  # a state's cookies must outlive the Lighthouse job that uses them by this much
 PRESETS = ("mobile", "desktop")
 
 
@@ -104,55 +108,83 @@ def lighthouserc_path(config: CoreConfig, option: str | None) -> Path | None:
     return path
 
 
-def journey_headers(ctx: StageContext, pages: list[PageConfig], state_dir: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """Cookie headers per page that needs a journey's state; and per page why it could not get one.
+class JourneyStates:
+    """Each journey's browser state for the pages that need it, fresh when asked for.
 
-    The browsers stage's "storage-state" artifact of this run is used when there is one; else
-    the journey is replayed here into `state_dir` (a temp dir: the state holds a live session
-    cookie, not evidence).
+    The browsers stage's "storage-state" artifact of this run is used while it is fresh
+    (Chromium's first); otherwise the journey is replayed here into `state_dir` (a temp dir:
+    the state holds a live session cookie, not evidence), and again once that goes stale.
     """
-    recorded = recorded_states(ctx)
-    headers: dict[str, dict[str, str]] = {}
+
+    def __init__(self, ctx: StageContext, state_dir: Path):
+        self.ctx = ctx
+        self.state_dir = state_dir
+        self.recorded = recorded_states(ctx)
+        self.replayed: dict[str, Path] = {}
+        self.failed: dict[str, str] = {}
+        self.said: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
+
+    def _stale(self, path: Path) -> str | None:
+        return BrowserState.read(path).staleness(max_age_s=self.ctx.config.browsers.state_max_age_s,
+                                                 margin_s=STATE_MARGIN_S)
+
+    def path_for(self, journey: str) -> Path:
+        """A fresh state file of `journey`, or JourneyStateError saying why there is none."""
+        with self.lock:  # Lighthouse jobs may run in parallel threads
+            return self._path_for(journey)
+
+    def _path_for(self, journey: str) -> Path:
+        if journey in self.failed:
+            raise JourneyStateError(self.failed[journey])
+        for source, path in (("browsers-stage", self.recorded.get(journey)), ("replay", self.replayed.get(journey))):
+            if path is not None and self._stale(path) is None:
+                self._say(journey, source)
+                return path
+        config = next(j for j in self.ctx.config.journeys if j.name == journey)
+        problem = secret_problem(config, self.ctx.secrets)
+        if problem:
+            self.failed[journey] = f"journey {journey!r} cannot run: {problem}"
+            raise JourneyStateError(self.failed[journey])
+        try:
+            path = record_journey_state(
+                config, base_url=self.ctx.config.target.base_url,
+                out_path=self.state_dir / f"{journey}-{len(self.replayed)}.json", secrets=self.ctx.secrets,
+                chrome_path=self.ctx.config.audits.chrome_path, timeout_s=self.ctx.config.browsers.timeout_s)
+        except JourneyStateError as exc:
+            self.failed[journey] = str(exc)
+            raise
+        self.replayed[journey] = path
+        self._say(journey, "replay")
+        return path
+
+    def _say(self, journey: str, source: str) -> None:
+        if (journey, source) in self.said:
+            return
+        self.said.add((journey, source))
+        how = "from the browsers stage" if source == "browsers-stage" else \
+            "replayed in Chromium (no fresh browsers-stage state in this run)"
+        self.ctx.emit(Finding(stage="audits", subject=f"{journey}|journey-state", check="journey-state",
+                              status="pass", severity="info", message=f"browser state of journey {journey!r} {how}",
+                              tags={"journey": journey}, data={"source": source}))
+
+
+def page_states(states: JourneyStates, pages: list[PageConfig]) -> tuple[dict[str, Path], dict[str, str]]:
+    """State file per page that needs one; and per page why it could not get one."""
+    found: dict[str, Path] = {}
     failures: dict[str, str] = {}
-    states: dict[str, Path | str] = {}
     for page in pages:
-        journey = page.journey_state
-        if not journey:
-            continue
-        if journey not in states:
-            if journey in recorded:
-                states[journey], source, how = recorded[journey], "browsers-stage", "from the browsers stage"
-            else:
-                config = next(j for j in ctx.config.journeys if j.name == journey)
-                source, how = "replay", "replayed in Chromium (no browsers-stage state in this run)"
-                try:
-                    states[journey] = record_journey_state(
-                        config, base_url=ctx.config.target.base_url, out_path=state_dir / f"{journey}.json",
-                        secrets=ctx.secrets, chrome_path=ctx.config.audits.chrome_path,
-                        timeout_s=ctx.config.browsers.timeout_s)
-                except JourneyStateError as exc:
-                    states[journey] = str(exc)
-            if not isinstance(states[journey], str):
-                ctx.emit(Finding(stage="audits", subject=f"{journey}|journey-state", check="journey-state",
-                                 status="pass", severity="info", message=f"browser state of journey {journey!r} {how}",
-                                 tags={"journey": journey}, data={"source": source}))
-        state = states[journey]
-        if isinstance(state, str):
-            failures[page.name] = state
-        else:
-            headers[page.name] = extra_headers_for(state, ctx.config.url(page.path))
-    return headers, failures
+        if page.journey_state:
+            try:
+                found[page.name] = states.path_for(page.journey_state)
+            except JourneyStateError as exc:
+                failures[page.name] = str(exc)
+    return found, failures
 
 
 def recorded_states(ctx: StageContext) -> dict[str, Path]:
-    """Journey name -> storage-state file the browsers stage recorded in this run (the latest wins)."""
-    states: dict[str, Path] = {}
-    for record in ctx.records(kind="artifact", stage="browsers"):
-        if isinstance(record, Artifact) and record.role == "storage-state" and record.tags.get("journey"):
-            path = ctx.run_dir / record.path
-            if path.is_file():
-                states[record.tags["journey"]] = path
-    return states
+    """Journey name -> the state file the browsers stage recorded in this run: Chromium's, the latest."""
+    return {journey: ctx.run_dir / a.path for journey, a in browsers_artifacts(ctx, "storage-state", "journey").items()}
 
 
 def run(ctx: StageContext, plan: AuditPlan) -> None:
@@ -170,7 +202,8 @@ def run(ctx: StageContext, plan: AuditPlan) -> None:
 def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], runs: int,
                 rc_path: Path | None, tools: NodeTools | None, state_dir: Path) -> None:
     config, cfg = ctx.config, ctx.config.audits
-    headers, failures = journey_headers(ctx, pages, state_dir)
+    states = JourneyStates(ctx, state_dir)
+    found, failures = page_states(states, pages)
     for page_name, why in failures.items():
         page = config.page(page_name)
         ctx.emit(Finding(stage="audits", subject=f"{page_name}|journey-state", check="journey-state", status="error",
@@ -178,12 +211,21 @@ def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], 
                          tags={"page": page_name, "journey": page.journey_state or ""}))
 
     if tools is not None:
-        jobs = [LighthouseJob(page=p.name, url=config.url(p.path), preset=preset, runs=runs,
-                              extra_headers=headers.get(p.name) or None)
+        jobs = [LighthouseJob(page=p.name, url=config.url(p.path), preset=preset, runs=runs)
                 for p in pages if p.name not in failures for preset in presets]
         with ctx.progress("Lighthouse", total=len(jobs) * runs) as bar:
             def one(job: LighthouseJob) -> None:
                 bar.label(f"{job.page} {job.preset}")
+                journey = config.page(job.page).journey_state
+                if journey:  # asked right before the job: a state that went stale meanwhile is replayed
+                    try:
+                        job = replace(job, state=states.path_for(journey))
+                    except JourneyStateError as exc:
+                        ctx.emit(Finding(stage="audits", subject=job.subject, check="journey-state", status="error",
+                                         message=f"cannot prepare {journey!r} state for page {job.page}: {exc}",
+                                         tags={**job.tags, "journey": journey}))
+                        bar.advance(f"{job.page} {job.preset}", n=job.runs)
+                        return
                 run_job(ctx, tools, job, rc_path=rc_path, on_run_done=lambda: bar.advance(f"{job.page} {job.preset}"))
 
             with ThreadPoolExecutor(max_workers=cfg.parallel) as pool:
@@ -191,4 +233,5 @@ def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], 
 
     if cfg.page_audits:
         with ctx.progress("Page audits", total=len(pages)) as bar:
-            run_page_audits(ctx, pages, headers_for=headers, on_page_done=bar.advance)
+            headers = {name: extra_headers_for(path, config.url(config.page(name).path)) for name, path in found.items()}
+            run_page_audits(ctx, pages, headers_for=headers, states=found, on_page_done=bar.advance)

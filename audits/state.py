@@ -18,7 +18,21 @@ from urllib.parse import urlsplit
 
 from siteward.journeys import JourneyConfig, run_steps
 from siteward.secrets import Secrets
-from siteward.stage import run_async
+from siteward.records import Artifact
+from siteward.stage import StageContext, run_async
+
+
+def browsers_artifacts(ctx: StageContext, role: str, by: str) -> dict[str, Artifact]:
+    """The browsers stage's artifacts of `role` in this run, one per value of tag `by`
+    (a journey, a page) whose file exists: Chromium's where there is one, else any; the latest."""
+    ranked: dict[str, tuple[tuple[bool, int], Artifact]] = {}
+    for order, record in enumerate(ctx.records(kind="artifact", stage="browsers")):
+        key = record.tags.get(by) if isinstance(record, Artifact) and record.role == role else None
+        if key and (ctx.run_dir / record.path).is_file():
+            rank = (record.tags.get("engine") == "chromium", order)
+            if key not in ranked or rank > ranked[key][0]:
+                ranked[key] = (rank, record)
+    return {key: record for key, (_, record) in ranked.items()}
 
 
 class JourneyStateError(Exception):
@@ -80,14 +94,14 @@ async def _replay(journey: JourneyConfig, *, base_url: str, out_path: Path, secr
             if not outcome.passed:
                 raise JourneyStateError(f"journey {journey.name!r} step {secrets.redact(outcome.failed_step or '?')}:"
                                         f" {secrets.redact(outcome.error or '')}")
-            await session.storage_state(out_path)
+            (await session.capture_state()).write(out_path)
         finally:
             await browser.close()
 
 
 def record_journey_state(journey: JourneyConfig, *, base_url: str, out_path: Path, secrets: Secrets,
                          chrome_path: str = "/usr/bin/chromium", timeout_s: float = 60) -> Path:
-    """Replay `journey` in headless Chromium and save its Playwright storage_state to out_path."""
+    """Replay `journey` in headless Chromium and save its browser state (siteward.browser_state) to out_path."""
     if not journey.steps:
         raise JourneyStateError(f"journey {journey.name!r} has no declarative steps to replay (python journeys need the browsers stage)")
     out_path.parent.mkdir(parents=True, exist_ok=True)

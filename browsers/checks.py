@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from browsers.devices import DeviceProfile
 from siteward.records import Finding, Measurement
@@ -34,6 +35,18 @@ class PageObservation:
     requests_note: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
     required: dict[str, bool] = field(default_factory=dict)
+    first_party_hosts: tuple[str, ...] = ()  # failed requests elsewhere are warnings (fonts, analytics)
+
+
+def first_party_hosts(config: Any) -> tuple[str, ...]:
+    """[browsers] first_party_hosts, else the target's own host."""
+    hosts = config.browsers.first_party_hosts or [urlsplit(config.target.base_url).hostname or ""]
+    return tuple(h.lower().lstrip(".") for h in hosts if h)
+
+
+def is_first_party(url: str, hosts: tuple[str, ...]) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return not hosts or any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def page_console_errors(messages: list[str]) -> list[str]:
@@ -76,17 +89,31 @@ def check_console(obs: PageObservation, subject: str, tags: dict[str, str], evid
     return _finding("console-errors", "pass", "no console errors or uncaught exceptions", subject, tags, evidence)
 
 
+def _requests_text(failed: list[dict[str, Any]]) -> str:
+    shown = "; ".join(f"{r.get('status') or r.get('error', 'failed')} {r.get('url', '')}" for r in failed[:3])
+    return shown + (f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
+
+
 def check_failed_requests(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
+    """Failed requests to the shop's own hosts fail the page; the rest is check_third_party's."""
     if obs.failed_requests is None:
         return _finding("failed-requests", "skip", obs.requests_note or "requests not observable", subject,
                         tags, evidence, severity="info")
-    failed = obs.failed_requests
+    failed = [r for r in obs.failed_requests if is_first_party(r.get("url", ""), obs.first_party_hosts)]
     if failed:
-        shown = "; ".join(f"{r.get('status') or r.get('error', 'failed')} {r.get('url', '')}" for r in failed[:3])
-        more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
-        return _finding("failed-requests", "fail", f"{len(failed)} failed request(s): {shown}{more}",
+        return _finding("failed-requests", "fail", f"{len(failed)} failed request(s): {_requests_text(failed)}",
                         subject, tags, evidence, {"requests": failed[:20]})
-    return _finding("failed-requests", "pass", "every request succeeded", subject, tags, evidence)
+    return _finding("failed-requests", "pass", "every request to the shop's own hosts succeeded", subject, tags,
+                    evidence)
+
+
+def check_third_party(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding | None:
+    failed = [r for r in obs.failed_requests or [] if not is_first_party(r.get("url", ""), obs.first_party_hosts)]
+    if not failed:
+        return None
+    return _finding("third-party-requests", "warn", f"{len(failed)} failed request(s) to other hosts than "
+                    f"{', '.join(obs.first_party_hosts)}: {_requests_text(failed)}", subject, tags, evidence,
+                    {"requests": failed[:20]}, severity="minor")
 
 
 def check_broken_images(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding:
@@ -123,7 +150,7 @@ def check_required(obs: PageObservation, subject: str, tags: dict[str, str], evi
                     subject, tags, evidence)
 
 
-COMPAT_CHECKS = (check_http_status, check_console, check_failed_requests, check_broken_images,
+COMPAT_CHECKS = (check_http_status, check_console, check_failed_requests, check_third_party, check_broken_images,
                  check_overflow, check_required)
 
 
@@ -191,6 +218,21 @@ _METRIC_SOURCES = {
     "lcp_ms": ("largest-contentful-paint", "no Largest Contentful Paint API"),
     "cls": ("layout-shift", "no Layout Instability API (layout-shift entries)"),
 }
+
+
+def missing_metric_findings(missing: list[str], facts: dict[str, Any], subject: str, tags: dict[str, str],
+                            evidence: list[str]) -> list[Finding]:
+    """A metric the engine supports but did not report on this load is said, never silently absent."""
+    found = []
+    for metric in missing:
+        entry_type, _ = _METRIC_SOURCES.get(metric, ("navigation", ""))
+        seen = ", ".join(facts.get("paintNames") or []) or "none"
+        why = f"no {entry_type} entry was reported for this load" + (
+            f" (paint entries seen: {seen})" if entry_type == "paint" else "")
+        found.append(_finding("metric-missing", "warn", f"{metric} not captured although the engine supports it: "
+                              f"{why}; a budget on {metric} could not be judged for this check", subject,
+                              {**tags, "metric": metric}, evidence, {"metric": metric}, severity="minor"))
+    return found
 
 
 def unsupported_metric_reasons(engine: str, facts: dict[str, Any], missing: list[str]) -> dict[str, str]:

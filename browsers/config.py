@@ -46,6 +46,10 @@ class BrowsersConfig(Strict):
     screenshots: bool = True
     step_timeout_s: float = Field(15, gt=0, le=300, description="default wait of one journey step")
     settle_ms: int = Field(500, ge=0, le=10_000, description="wait after load before measuring (late shifts, late errors)")
+    first_party_hosts: list[str] = Field(
+        default_factory=list, description="hosts whose failed requests fail a page; others warn (empty = the target's)")
+    state_max_age_s: float = Field(
+        300, gt=0, le=86_400, description="browser state older than this is recorded again before it is used")
 
     _engines = field_validator("engines")(check_engines)
     _devices = field_validator("devices")(check_devices)

@@ -7,21 +7,24 @@ stage, which turns them into an error record (and retries).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from browsers.checks import (
-    STAGE, PageObservation, compat_findings, emulation_gaps, timing_measurements, unsupported_metric_reasons,
+    STAGE, PageObservation, compat_findings, emulation_gaps, first_party_hosts, missing_metric_findings,
+    timing_measurements, unsupported_metric_reasons,
 )
 from browsers.devices import DeviceProfile
+from browsers.evidence import journey_failure, state_applied, uncaught_findings
 from browsers.plan import JourneyTask, PageTask
-from siteward.journeys import config_dir, load_python_journey, run_python, run_steps
+from siteward.browser_state import BrowserState
+from siteward.journeys import FirstFailure, config_dir, first_failure_of, load_python_journey, run_python, run_steps
 from siteward.records import AnyRecord, Artifact, Finding, Measurement
 from siteward.stage import StageContext, safe_filename
 
 REQUIRED_WAIT_S = 5.0
+MAX_DOM_CHARS = 5_000_000  # a rendered DOM kept for the HTML audits, bounded
 ENGINE_LIMITED_CHECKS = ("console-errors", "failed-requests")
 
 
@@ -37,7 +40,9 @@ class Attempt:
     page: str | None = None
     emulation: list[str] = field(default_factory=list)
     unsupported: dict[str, str] = field(default_factory=dict)
-    state_file: Path | None = None
+    state: BrowserState | None = None  # what a state journey left
+    first_failure: FirstFailure | None = None  # how a journey failed: its retry stops early on the same
+    repeated: bool = False  # this attempt met the previous attempt's failure again
 
 
 def profile_tags(engine: str, device: DeviceProfile) -> dict[str, str]:
@@ -47,33 +52,31 @@ def profile_tags(engine: str, device: DeviceProfile) -> dict[str, str]:
 class Executor:
     """Runs attempts against started engines; knows where evidence goes."""
 
-    def __init__(self, ctx: StageContext, engines: dict[str, Any], devices: dict[str, DeviceProfile],
-                 state_files: dict[str, Path]):
+    def __init__(self, ctx: StageContext, engines: dict[str, Any], devices: dict[str, DeviceProfile]):
         self.ctx = ctx
         self.engines = engines
         self.devices = devices
-        self.state_files = state_files
         self.settings = ctx.config.browsers
         self.base_url = ctx.config.target.base_url
+        self.first_party = first_party_hosts(ctx.config)
 
-    async def _session(self, engine: str, device: DeviceProfile, state_file: Path | None):
+    async def _session(self, engine: str, device: DeviceProfile, state: BrowserState | None):
         owner = self.engines[engine]
         if engine == "webkit":
-            cookies = json.loads(state_file.read_text())["cookies"] if state_file else None
-            return await owner.new_session(device, cookies=cookies, base_url=self.base_url)
-        return await owner.new_session(device, storage_state=str(state_file) if state_file else None)
+            return await owner.new_session(device, state=state, base_url=self.base_url,
+                                           timeout_s=self.settings.step_timeout_s)
+        return await owner.new_session(device, state=state, timeout_s=self.settings.step_timeout_s)
 
     # ------------------------------------------------------------------ pages
-    async def page(self, task: PageTask) -> Attempt:
+    async def page(self, task: PageTask, state: BrowserState | None = None) -> Attempt:
         page, engine = task.page, task.profile.engine
         device = self.devices[task.profile.device]
         tags = {"page": page.name, **profile_tags(engine, device)}
         subject = f"{page.name}|{engine}|{device.name}"
         result = Attempt(tags=tags, subject=subject, form_factor=device.form_factor, page=page.name)
-        state_file = self.state_files.get(page.journey_state) if page.journey_state else None
         url = self.ctx.config.url(page.path)
         timeout_s = self.settings.timeout_s
-        session = await self._session(engine, device, state_file)
+        session = await self._session(engine, device, state)
         try:
             status = await session.goto(url, timeout_s)
             status_source = "browser"
@@ -82,6 +85,9 @@ class Executor:
                 status_source = "a plain HTTP request (WebDriver reports no status)"
             await session.settle(self.settings.settle_ms)
             facts = await session.facts()
+            final_url = await session.current_url()
+            if device.name == "desktop":  # what the shopper sees, for the audits stage's HTML audits
+                dom = await session.page_source()
             # The page has loaded: a short wait only absorbs a slow machine, a missing element costs it once.
             required = {sel: await session.is_visible(sel, REQUIRED_WAIT_S) for sel in page.required}
             console, console_note = session.console_errors()
@@ -96,8 +102,13 @@ class Executor:
         observation = PageObservation(
             url=url, status=status, status_source=status_source, console_errors=console, console_note=console_note,
             failed_requests=failed, requests_note=requests_note, facts=facts, required=required,
+            first_party_hosts=self.first_party,
         )
         evidence = [self.ctx.relative(shot_path)]
+        if page.journey_state:
+            result.records.append(state_applied(page.name, page.journey_state, url, final_url, subject, tags, evidence))
+        if device.name == "desktop":
+            result.records.append(self._keep_dom(page.name, engine, dom, tags, subject))
         result.screenshot = shot_path
         result.records.append(Artifact(stage=STAGE, subject=subject, tags=tags, role="screenshot",
                                        path=evidence[0], media_type="image/png"))
@@ -109,15 +120,24 @@ class Executor:
                 result.records.append(finding)
         measured, missing = timing_measurements(facts, subject, tags)
         result.records.extend(measured)
-        result.unsupported.update(unsupported_metric_reasons(engine, facts, missing))
+        unsupported = unsupported_metric_reasons(engine, facts, missing)
+        result.unsupported.update(unsupported)
+        result.records.extend(missing_metric_findings([m for m in missing if m not in unsupported], facts,
+                                                      subject, tags, evidence))
         return result
+
+    def _keep_dom(self, page: str, engine: str, dom: str, tags: dict[str, str], subject: str) -> Artifact:
+        path = self.ctx.evidence_dir("dom", safe_filename(page)) / f"{engine}-desktop.html"
+        path.write_text(self.ctx.secrets.redact(dom[:MAX_DOM_CHARS]), encoding="utf-8")
+        return Artifact(stage=STAGE, subject=subject, tags=tags, role="rendered-dom", path=self.ctx.relative(path),
+                        media_type="text/html")
 
     # --------------------------------------------------------------- journeys
     def _shot_path(self, journey: str, engine: str, device: str):
         folder = self.ctx.evidence_dir("screens", "journeys", safe_filename(journey))
         return lambda name: folder / f"{engine}-{device}-{safe_filename(name)}.png"
 
-    async def journey(self, task: JourneyTask) -> Attempt:
+    async def journey(self, task: JourneyTask, first_failure: FirstFailure | None = None) -> Attempt:
         journey, engine = task.journey, task.profile.engine
         device = self.devices[task.profile.device]
         tags = {"journey": journey.name, **profile_tags(engine, device)}
@@ -132,11 +152,12 @@ class Executor:
                                            screenshot_path=shot_path)
             else:
                 outcome = await run_steps(session, journey, base_url=self.base_url, secrets=self.ctx.secrets,
-                                          default_timeout_s=self.settings.step_timeout_s, screenshot_path=shot_path)
+                                          default_timeout_s=self.settings.step_timeout_s, screenshot_path=shot_path,
+                                          first_failure=first_failure)
             if outcome.passed and task.saves_state:
-                state = self.ctx.evidence_dir("state") / f"{safe_filename(journey.name)}.json"
-                await session.storage_state(state)
-                result.state_file = state
+                result.state = await session.capture_state()
+            if outcome.passed:
+                outcome.page_errors = await session.page_errors()
             result.emulation = list(session.emulation_limits)
         finally:
             await session.close()
@@ -161,13 +182,11 @@ class Executor:
         else:
             result.ok = False
             result.error = f"step {outcome.failed_step}: {outcome.error}"
+            result.first_failure, result.repeated = first_failure_of(outcome), outcome.repeated
             evidence = [self.ctx.relative(outcome.failure_screenshot)] if outcome.failure_screenshot else []
             if outcome.failure_screenshot:
                 result.records.append(Artifact(stage=STAGE, subject=subject, tags={**tags, "step": "failed"},
                                                role="screenshot", path=evidence[0], media_type="image/png"))
-            result.records.append(Finding(
-                stage=STAGE, subject=subject, tags=tags, check="journey", status="fail", severity="critical",
-                message=f"failed at step {outcome.failed_step}: {outcome.error}", evidence=evidence,
-                data={"step": outcome.failed_step, "error": outcome.error, "passed_steps": len(outcome.steps)},
-            ))
+            result.records.append(journey_failure(outcome, subject, tags, evidence))
+        result.records.extend(uncaught_findings(outcome.page_errors, subject, tags))
         return result

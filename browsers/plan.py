@@ -19,8 +19,6 @@ from siteward.journeys import JourneyConfig
 from siteward.schema import PageConfig
 from siteward.stage import CoreConfig
 
-STATE_ENGINE_ORDER = ("chromium", "firefox")  # storage_state is a Playwright feature
-STATE_DEVICE = "desktop"
 
 
 @dataclass(frozen=True)
@@ -114,14 +112,6 @@ def journey_profiles(journey: JourneyConfig, plan: SweepPlan) -> list[Profile]:
     engines = [e for e in plan.engines if not journey.engines or e in journey.engines]
     devices = [d for d in plan.devices if not journey.devices or d in journey.devices]
     return [Profile(e, d) for d in devices for e in engines]
-
-
-def state_profile(available_engines: list[str]) -> Profile | None:
-    """Where state journeys run: Chromium desktop, else Firefox; None without either."""
-    for engine in STATE_ENGINE_ORDER:
-        if engine in available_engines:
-            return Profile(engine, STATE_DEVICE)
-    return None
 
 
 def auto_concurrency(configured: int) -> int:

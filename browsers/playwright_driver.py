@@ -17,6 +17,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browsers.devices import DeviceProfile
 from browsers.scripts import COLLECT_PAGE_FACTS
+from siteward.browser_state import BrowserState
 from siteward.page_session import CHROMIUM_ARGS, PlaywrightPageSession, quietly
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -76,18 +77,26 @@ class PlaywrightEngine:
     def connected(self) -> bool:
         return self._browser is not None and self._browser.is_connected()
 
-    async def new_session(self, device: DeviceProfile, *, storage_state: str | None = None) -> "PlaywrightSession":
+    async def new_session(self, device: DeviceProfile, *, state: BrowserState | None = None,
+                          timeout_s: float = 30) -> "PlaywrightSession":
         browser = await self.browser()
         options = device.playwright_context_options()
         if self.engine == "firefox":
             # Passing is_mobile to Firefox raises in some Playwright versions and is ignored in others.
             options.pop("is_mobile", None)
-        if storage_state:
-            options["storage_state"] = storage_state
+        if state is not None:
+            options["storage_state"] = state.playwright_state()
         context = await browser.new_context(**options)
         page = await context.new_page()
         limits = list(FIREFOX_CANNOT) if self.engine == "firefox" and device.is_mobile else []
-        return PlaywrightSession(self.engine, device, context, page, limits)
+        session = PlaywrightSession(self.engine, device, context, page, limits)
+        if state is not None:
+            try:
+                await session.apply_session_storage(state, timeout_s)
+            except BaseException:
+                await session.close()
+                raise
+        return session
 
     async def close(self) -> None:
         if self._browser is not None:
@@ -101,18 +110,11 @@ class PlaywrightSession(PlaywrightPageSession):
     def __init__(self, engine: str, device: DeviceProfile, context: BrowserContext, page: Page,
                  emulation_limits: list[str]):
         super().__init__(engine, device, context, page, emulation_limits)
-        self._console: list[str] = []
         self._failed: list[dict[str, Any]] = []
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda exc: self._console.append(f"Uncaught {exc}"))
         page.on("requestfailed", self._on_request_failed)
         page.on("response", self._on_response)
 
     # ----------------------------------------------------------- observers
-    def _on_console(self, message) -> None:
-        if message.type == "error":
-            self._console.append(message.text)
-
     def _on_request_failed(self, request) -> None:
         failure = request.failure or "failed"
         if not any(marker in failure for marker in _ABORTED):
@@ -137,3 +139,6 @@ class PlaywrightSession(PlaywrightPageSession):
 
     async def facts(self) -> dict[str, Any]:
         return await self.page.evaluate(COLLECT_PAGE_FACTS)
+
+    async def page_source(self) -> str:
+        return await self.page.content()

@@ -12,7 +12,7 @@ from __future__ import annotations
 COLLECT_PAGE_FACTS = r"""
 async () => {
   const supported = (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes) || [];
-  const observe = (type) => new Promise((resolve) => {
+  const observe = (type, waitMs = 60) => new Promise((resolve) => {
     if (!supported.includes(type)) { resolve(null); return; }
     const entries = [];
     let observer;
@@ -20,13 +20,17 @@ async () => {
       observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
       observer.observe({ type, buffered: true });
     } catch (e) { resolve(null); return; }
-    setTimeout(() => { entries.push(...observer.takeRecords()); observer.disconnect(); resolve(entries); }, 60);
+    setTimeout(() => { entries.push(...observer.takeRecords()); observer.disconnect(); resolve(entries); }, waitMs);
   });
   const nav = performance.getEntriesByType('navigation')[0] || null;
   // WebKitGTK starts the time origin after the fetch (fetchStart < 0): measure from the fetch.
   const shift = nav && nav.fetchStart < 0 ? -nav.fetchStart : 0;
   const at = (t) => (typeof t === 'number' ? t + shift : null);
-  const paints = performance.getEntriesByType('paint');
+  // Paint entries through a buffered observer too: on a page whose main thread was blocked,
+  // Chromium can deliver them to observers later than to getEntriesByType.
+  const early = performance.getEntriesByType('paint');
+  const painted = early.some((p) => p.name === 'first-contentful-paint');
+  const paints = [...early, ...((await observe('paint', painted ? 60 : 1500)) || [])];
   const paint = (name) => { const e = paints.find((p) => p.name === name); return e ? at(e.startTime) : null; };
   const lcpEntries = await observe('largest-contentful-paint');
   const shiftEntries = await observe('layout-shift');
@@ -60,6 +64,7 @@ async () => {
       domContentLoaded: at(nav.domContentLoadedEventStart), load: at(nav.loadEventStart),
       status: (typeof nav.responseStatus === 'number' && nav.responseStatus > 0) ? nav.responseStatus : null,
     },
+    paintNames: [...new Set(paints.map((p) => p.name))],
     fp: paint('first-paint'),
     fcp: paint('first-contentful-paint'),
     lcp: lcpEntries && lcpEntries.length ? at(lcpEntries[lcpEntries.length - 1].startTime) : null,

@@ -2,11 +2,12 @@
 
 The stage contract (siteward.stage): `plan(config, Options)` -> SweepPlan, `run(ctx, plan)`.
 Order of work: start the engines (a missing one becomes error records, all missing
-raises ToolMissing); run the journeys whose browser state pages need (Chromium
-desktop; the state is a "storage-state" Artifact the audits stage reads from the
-store); then every other journey and page check with bounded concurrency, a per-check
-timeout and one retry. Records of a check are emitted when its last attempt ends, so
-the history never holds half an attempt.
+raises ToolMissing); then every journey and page check with bounded concurrency, a
+per-check timeout and retries (a retry that meets the same failure again stops them).
+A page that needs a journey's browser state gets it fresh on its own engine
+(browsers/state.py; each recording is a "storage-state" Artifact the audits stage reads
+from the store). Records of a check are emitted when its last attempt ends, so the
+history never holds half an attempt.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import asyncio
 import signal
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import async_playwright
@@ -25,14 +25,15 @@ from browsers.devices import DeviceProfile, resolve_device
 from browsers.execute import ENGINE_LIMITED_CHECKS, Attempt, Executor, profile_tags
 from browsers.plan import (
     JourneyTask, PageTask, Profile, SweepOptions, SweepPlan, auto_concurrency, build_plan, interleave,
-    journey_profiles, state_profile,
+    journey_profiles,
 )
 from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
+from browsers.state import StateKeeper, StateUnavailable
 from browsers.visual import compare_with_baseline
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
 from siteward.errors import ToolMissing
-from siteward.journeys import config_dir, load_python_journey, secret_problem
-from siteward.records import Artifact, Finding
+from siteward.journeys import FirstFailure, config_dir, load_python_journey, secret_problem
+from siteward.records import Finding
 from siteward.stage import StageContext, run_async
 from siteward.target import require_target
 
@@ -145,9 +146,6 @@ class Sweep:
     # ------------------------------------------------------------- engines
     async def start_engines(self, playwright) -> None:
         wanted = list(self.plan.engines)
-        state = state_profile(["chromium", "firefox"]) if self.plan.state_journeys else None
-        if state and state.engine not in wanted:
-            wanted.append(state.engine)  # storage state needs a Playwright engine even if not swept
 
         async def start(name: str):
             engine = WebKitEngine(page_timeout_s=self.settings.timeout_s) if name == "webkit" else \
@@ -164,15 +162,14 @@ class Sweep:
                 ))
                 continue
             self.engines[name] = result[1]
-        if not any(e in self.engines for e in self.plan.engines):
+        if not self.engines:
             hints = "; ".join(f"{e}: {ENGINE_HINTS[e]}" for e in self.plan.engines)
             raise ToolMissing(f"no browser engine could start ({', '.join(self.plan.engines)})",
                               hint=f"install with apt-get ({hints})")
 
     # --------------------------------------------------------------- tasks
-    def _journey_tasks(self) -> tuple[list[JourneyTask], list[JourneyTask]]:
-        state_at = state_profile(list(self.engines))
-        state_tasks, tasks = [], []
+    def _journey_tasks(self) -> list[JourneyTask]:
+        tasks = []
         for journey in self.plan.journeys:
             problem = secret_problem(journey, self.ctx.secrets)
             if problem:
@@ -180,67 +177,26 @@ class Sweep:
                                       check="journey", status="skip", severity="info",
                                       message=f"not run: {problem}"))
                 continue
-            saves = journey.name in self.plan.state_journeys and state_at is not None
-            if saves:
-                state_tasks.append(JourneyTask(journey, state_at, saves_state=True))
-            for profile in journey_profiles(journey, self.plan):
-                if saves and profile == state_at:
-                    continue  # the state run is this profile's result
-                if profile.engine not in self.engines:
-                    continue
-                tasks.append(JourneyTask(journey, profile))
-        # State journeys not selected for the sweep still have to run for their pages.
-        for name in self.plan.state_journeys:
-            if state_at and not any(t.journey.name == name for t in state_tasks):
-                journey = next(j for j in self.ctx.config.journeys if j.name == name)
-                if not secret_problem(journey, self.ctx.secrets):
-                    state_tasks.append(JourneyTask(journey, state_at, saves_state=True))
-        return state_tasks, tasks
+            tasks += [JourneyTask(journey, p) for p in journey_profiles(journey, self.plan) if p.engine in self.engines]
+        return tasks
 
     def _page_tasks(self) -> list[PageTask]:
         return [PageTask(page, profile) for page in self.plan.pages for profile in self.plan.profiles
                 if profile.engine in self.engines]
 
     async def sweep(self) -> None:
-        state_tasks, journey_tasks = self._journey_tasks()
-        page_tasks = self._page_tasks()
-        total = len(state_tasks) + len(journey_tasks) + len(page_tasks)
-        state_files: dict[str, Path] = {}
-        executor = Executor(self.ctx, self.engines, self.devices, state_files)
+        tasks = interleave([*self._journey_tasks(), *self._page_tasks()])
+        executor = Executor(self.ctx, self.engines, self.devices)
+        self.keeper = StateKeeper(self.ctx, self.engines, lambda task: self.final_attempt(executor, task))
         semaphore = asyncio.Semaphore(auto_concurrency(self.settings.concurrency))
-        with self.ctx.progress("browsers", total) as bar:
-            async def run(task) -> Attempt:
+        with self.ctx.progress("browsers", len(tasks)) as bar:
+            async def run(task) -> None:
                 async with semaphore:
-                    final = await self.run_with_retries(executor, task)
+                    await self.run_with_retries(executor, task)
                 bar.advance(task.label)
-                return final
 
-            for task, final in zip(state_tasks, await asyncio.gather(*(run(t) for t in state_tasks))):
-                if final.state_file is not None:
-                    state_files[task.journey.name] = final.state_file
-                    self.hand_off_state(task, final)
-            ready, blocked = [], []
-            for task in page_tasks:
-                needs = task.page.journey_state
-                (blocked if needs and needs not in state_files else ready).append(task)
-            for page_name in sorted({t.page.name for t in blocked}):
-                page = self.ctx.config.page(page_name)
-                self.ctx.emit(Finding(
-                    stage=STAGE, subject=page_name, tags={"page": page_name}, check="journey-state", status="error",
-                    message=f"page {page_name!r} needs the browser state of journey {page.journey_state!r}, "
-                            "which did not pass; the page was not checked",
-                ))
-                bar.advance(f"{page_name} (blocked)", n=sum(1 for t in blocked if t.page.name == page_name))
-            await asyncio.gather(*(run(t) for t in interleave([*journey_tasks, *ready])))
+            await asyncio.gather(*(run(t) for t in tasks))
         self.emit_emulation()
-
-    def hand_off_state(self, task: JourneyTask, final: Attempt) -> None:
-        """The state is a record: the audits stage finds it in the store, like the report does."""
-        path = final.state_file
-        self.ctx.emit(Artifact(stage=STAGE, subject=task.journey.name,
-                               tags={"journey": task.journey.name, "engine": task.profile.engine,
-                                     "device": task.profile.device},
-                               role="storage-state", path=self.ctx.relative(path), media_type="application/json"))
 
     # ----------------------------------------------------- attempts, retry
     def _error_attempt(self, task, message: str) -> Attempt:
@@ -255,7 +211,7 @@ class Sweep:
         return Attempt(records=[finding], ok=False, error=message, tags=tags, subject=subject,
                        form_factor=device.form_factor, page=name if key == "page" else None)
 
-    async def attempt(self, executor: Executor, task) -> Attempt:
+    async def attempt(self, executor: Executor, task, first_failure: FirstFailure | None = None) -> Attempt:
         engine = self.engines[task.profile.engine]
         if isinstance(task, JourneyTask) and task.journey.python and task.profile.engine == "webkit":
             result = self._error_attempt(task, "")
@@ -265,21 +221,46 @@ class Sweep:
             )]
             result.ok, result.error = True, None
             return result
-        runner = executor.page if isinstance(task, PageTask) else executor.journey
+        if isinstance(task, PageTask):
+            state = None
+            if task.page.journey_state:  # fetched outside the check's timeout: its journey has its own
+                try:
+                    state = await self.keeper.state_for(task.page.journey_state, task.profile.engine)
+                except StateUnavailable as exc:
+                    return self._blocked(task, str(exc))
+            call = executor.page(task, state)
+        else:
+            call = executor.journey(task, first_failure)
         try:
-            return await asyncio.wait_for(runner(task), timeout=self.settings.timeout_s)
+            return await asyncio.wait_for(call, timeout=self.settings.timeout_s)
         except asyncio.TimeoutError:
             return self._error_attempt(task, f"timed out after {self.settings.timeout_s:g} s")
         except Exception as exc:  # noqa: BLE001 - one broken check never sinks the sweep
             return self._error_attempt(task, _describe_error(exc, engine))
 
-    async def run_with_retries(self, executor: Executor, task) -> Attempt:
+    def _blocked(self, task: PageTask, why: str) -> Attempt:
+        """A page whose state could not be recorded is not checked: one error, nothing to retry."""
+        result = self._error_attempt(task, f"page {task.page.name!r} needs the browser state of journey "
+                                           f"{task.page.journey_state!r}, which is not available: {why};"
+                                           " the page was not checked")
+        result.records = [r.model_copy(update={"check": "journey-state"}) for r in result.records]
+        result.ok = True
+        return result
+
+    async def attempts(self, executor: Executor, task) -> list[Attempt]:
+        """The first attempt and its retries; a retry that meets the same failure again stops them."""
         attempts = [await self.attempt(executor, task)]
-        while not attempts[-1].ok and len(attempts) <= self.settings.retries:
-            attempts.append(await self.attempt(executor, task))
-        final = attempts[-1]
-        self.finish(task, final, attempts)
-        return final
+        while not attempts[-1].ok and len(attempts) <= self.settings.retries and not attempts[-1].repeated:
+            attempts.append(await self.attempt(executor, task, attempts[-1].first_failure))
+        return attempts
+
+    async def final_attempt(self, executor: Executor, task) -> Attempt:
+        return (await self.attempts(executor, task))[-1]
+
+    async def run_with_retries(self, executor: Executor, task) -> Attempt:
+        attempts = await self.attempts(executor, task)
+        self.finish(task, attempts[-1], attempts)
+        return attempts[-1]
 
     # ---------------------------------------------------------------- emit
     def finish(self, task, final: Attempt, attempts: list[Attempt]) -> None:

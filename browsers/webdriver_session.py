@@ -26,9 +26,14 @@ from browsers.scripts import (
     COLLECT_PAGE_FACTS, INJECT_FREEZE, INSTALL_ERROR_HOOKS, MASK_COLOR, PAINT_MASKS, READ_ERROR_HOOKS,
     REMOVE_MASKS, as_webdriver_async,
 )
-from siteward.selectors import UnsupportedSelector, for_webdriver
-from siteward.journeys import BrowserGone, StepFailed
 from browsers.xvfb import SCREEN
+from siteward.browser_state import (
+    READ_STORAGE, STATE_PATH, WRITE_STORAGE, BrowserState, from_webdriver_cookie, merge_storage, origin_of,
+    to_webdriver_cookie,
+)
+from siteward.journeys import BrowserGone, StepFailed
+from siteward.page_session import VISIBLE_ERRORS
+from siteward.selectors import UnsupportedSelector, for_webdriver
 
 MAX_WINDOW_HEIGHT = int(SCREEN.split("x")[1])
 CONSOLE_NOTE = "WebKitWebDriver has no console access; only errors after load were watched"
@@ -135,6 +140,33 @@ class WebDriverSession:
     async def fill(self, selector: str, value: str, timeout_s: float) -> None:
         await self._call(f"fill {selector}", self._fill, selector, value, timeout_s)
 
+    def _type_text(self, selector: str, value: str, timeout_s: float) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        element = self._element(selector, timeout_s)
+        self.driver.execute_script("arguments[0].focus(); arguments[0].select();", element)
+        element.send_keys(Keys.BACKSPACE)
+        for char in value:  # one key event at a time, as a person types
+            element.send_keys(char)
+
+    async def type_text(self, selector: str, value: str, timeout_s: float) -> None:
+        await self._call(f"type into {selector}", self._type_text, selector, value, timeout_s)
+
+    def _input_value(self, selector: str, timeout_s: float) -> str:
+        element = self._element(selector, timeout_s, EC.presence_of_element_located)
+        return element.get_property("value") or ""
+
+    async def input_value(self, selector: str, timeout_s: float) -> str:
+        return await self._call(f"read {selector}", self._input_value, selector, timeout_s)
+
+    async def visible_errors(self) -> list[str]:
+        return await self._call("read visible errors", self.driver.execute_script,
+                                f"return ({VISIBLE_ERRORS})();") or []
+
+    async def page_errors(self) -> list[str]:
+        self._errors = await self._call("read errors", self.driver.execute_script, READ_ERROR_HOOKS) or []
+        return self.console_errors()[0]
+
     def _select(self, selector: str, value: str, timeout_s: float) -> None:
         choice = Select(self._element(selector, timeout_s))
         try:
@@ -237,12 +269,24 @@ class WebDriverSession:
     def failed_requests(self) -> tuple[list[dict[str, Any]] | None, str]:
         return None, REQUESTS_NOTE
 
-    def add_cookies(self, base_url: str, cookies: list[dict[str, Any]]) -> None:
-        """Storage-state cookies (from a Playwright journey) into this session."""
-        self.driver.get(base_url + "/__siteward_cookie_origin")
-        for cookie in cookies:
-            wanted = {k: cookie[k] for k in ("name", "value", "path", "secure", "httpOnly") if k in cookie}
-            self.driver.add_cookie(wanted)
+    def apply_state(self, base_url: str, state: BrowserState) -> None:
+        """Cookies (with their expiry), then the origin's localStorage and sessionStorage, written on
+        a page of the shop's origin (WebDriver cannot answer a URL itself: the shop's own 404 will do)."""
+        origin = origin_of(base_url)
+        self.driver.get(origin + STATE_PATH)
+        for cookie in state.live_cookies():
+            self.driver.add_cookie(to_webdriver_cookie(cookie))
+        items = state.storage(origin)
+        if items["localStorage"] or items["sessionStorage"]:
+            self.driver.execute_script(f"return ({WRITE_STORAGE})(arguments[0]);", items)
+
+    def _capture_state(self) -> BrowserState:
+        cookies = [from_webdriver_cookie(c) for c in self.driver.get_cookies()]
+        read = self.driver.execute_script(f"return ({READ_STORAGE})();")
+        return BrowserState(cookies=cookies, origins=merge_storage({}, read), engine=self.engine)
+
+    async def capture_state(self) -> BrowserState:
+        return await self._call("read browser state", self._capture_state)
 
     async def fetch_status(self, url: str, timeout_s: float) -> int | None:
         """The status of the URL from a plain HTTP request carrying this session's cookies."""
@@ -257,6 +301,9 @@ class WebDriverSession:
             return await asyncio.to_thread(get)
         except httpx.HTTPError:
             return None
+
+    async def page_source(self) -> str:
+        return await self._call("read the page", lambda: self.driver.page_source)
 
     async def close(self) -> None:
         if self.healthy and not self._busy:

@@ -31,6 +31,7 @@ from selenium.webdriver.webkitgtk.service import Service
 from browsers.devices import DESKTOP_VIEWPORT, DeviceProfile
 from siteward.journeys import BrowserGone
 from browsers.webdriver_session import WebDriverSession, fit_viewport
+from siteward.browser_state import BrowserState
 from browsers.xvfb import Xvfb
 
 WEBDRIVER_PATH = "/usr/bin/WebKitWebDriver"
@@ -168,8 +169,8 @@ class WebKitEngine:
         with self._lock:
             self._idle.setdefault(device.name, []).append(driver)
 
-    async def new_session(self, device: DeviceProfile, *, cookies: list[dict[str, Any]] | None = None,
-                          base_url: str | None = None) -> "WebDriverSession":
+    async def new_session(self, device: DeviceProfile, *, state: BrowserState | None = None,
+                          base_url: str | None = None, timeout_s: float = 30) -> "WebDriverSession":
         starting: list[Service] = []
         try:
             driver = await asyncio.wait_for(asyncio.to_thread(self._take, device, starting), self.launch_timeout_s)
@@ -179,8 +180,12 @@ class WebKitEngine:
             self.restarts += 1
             raise BrowserGone(f"webkit did not start within {self.launch_timeout_s:g} s") from None
         session = WebDriverSession(self, device, driver)
-        if cookies and base_url:
-            await asyncio.to_thread(session.add_cookies, base_url, cookies)
+        if state is not None and base_url:
+            try:
+                await session._call("apply browser state", session.apply_state, base_url, state)
+            except BaseException:
+                await session.close()
+                raise
         return session
 
     def connected(self) -> bool:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup of everything siteward needs on a Debian machine:
 #   Debian packages (browsers, WebKit WebDriver, Xvfb, CJK fonts, Node),
-#   Node tools from package-lock.json (Lighthouse, Lighthouse CI),
+#   Node tools from package-lock.json (Lighthouse, Lighthouse CI, React + esbuild),
+#   the demo shop's React storefront bundle (siteward/shop/static/app/),
 #   the Python environment in .venv (siteward itself, editable, with test extras).
 # Each part is skipped when already done, so `make demo` / `make test` call it every time.
 set -euo pipefail
@@ -26,12 +27,23 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- Node tools (Lighthouse, Lighthouse CI) from the committed lockfile --------------
+# --- Node tools (Lighthouse, Lighthouse CI, React, esbuild) from the committed lockfile
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing Node tools (npm ci)"
   # Lighthouse uses Debian's Chromium; nothing may download a browser of its own.
-  PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  # --include=dev: React and esbuild (devDependencies) build the storefront bundle below.
+  PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 npm ci --include=dev --no-audit --no-fund --loglevel=error
   touch node_modules/.package-lock.json
+fi
+
+# --- The demo shop's React storefront (/app/): bundled by esbuild from node_modules ----
+# Rebuilt when its sources, package.json or the lockfile are newer than the bundle.
+STOREFRONT_BUNDLE=siteward/shop/static/app/app.js
+if [ ! -f "$STOREFRONT_BUNDLE" ] || [ package-lock.json -nt "$STOREFRONT_BUNDLE" ] \
+   || [ package.json -nt "$STOREFRONT_BUNDLE" ] \
+   || [ -n "$(find siteward/shop/storefront/src -newer "$STOREFRONT_BUNDLE" -print -quit)" ]; then
+  say "building the storefront bundle (esbuild)"
+  npm run --silent build:storefront
 fi
 
 # --- Python environment ---------------------------------------------------------------

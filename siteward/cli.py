@@ -56,9 +56,11 @@ def _execute(config_path, target, results, stages: list[str], options: dict | No
 def _prepare_demo_secrets(config) -> None:
     """The built-in config logs into the demo shop; its public test password is the default."""
     if config.source == BUILTIN_SOURCE:
+        from siteward.shop import APP_PASSWORD, APP_PASSWORD_ENV
         from siteward.shop.db import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 
         os.environ.setdefault(DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)
+        os.environ.setdefault(APP_PASSWORD_ENV, APP_PASSWORD)
 
 
 @app.command()

@@ -43,6 +43,7 @@ def _clean_run(config: SitewardConfig) -> str | None:
 
 
 def run_demo(faults: list[str], *, results: Path | None, quiet: bool, console: Console) -> int:
+    from siteward.shop import APP_PASSWORD, APP_PASSWORD_ENV
     from siteward.shop.db import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
     from siteward.shop.faults import parse_fault
     from siteward.shop.server import ShopStartError, start_shop
@@ -53,6 +54,7 @@ def run_demo(faults: list[str], *, results: Path | None, quiet: bool, console: C
         except ValueError as exc:
             raise UsageError(f"--fault {fault}: {exc}") from None
     os.environ.setdefault(DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)
+    os.environ.setdefault(APP_PASSWORD_ENV, APP_PASSWORD)
     try:
         shop = start_shop()
     except ShopStartError as exc:

@@ -24,12 +24,14 @@ from pydantic import Field, model_validator
 
 from siteward.errors import ConfigError
 from siteward.schema import Strict
-from siteward.secrets import Secrets
+from siteward.secrets import REFERENCE, Secrets
 
 STEP_ACTIONS = (
     "goto", "click", "fill", "select", "check", "press", "wait_for",
-    "expect_text", "expect_url", "expect_visible", "screenshot", "mark",
+    "expect_text", "expect_url", "expect_visible", "expect_value", "screenshot", "mark",
 )
+# Waits cut short on a retry that meets the first attempt's failure again (fail fast).
+RETRY_WAIT_S = 3.0
 
 
 class Step(Strict):
@@ -45,10 +47,11 @@ class Step(Strict):
     expect_text: str | None = None
     expect_url: str | None = None
     expect_visible: str | None = None
+    expect_value: str | None = None
     screenshot: str | None = None
     mark: str | None = None
     # Arguments of the action.
-    value: str | None = Field(None, description="fill/select value; may use ${secrets.NAME}")
+    value: str | None = Field(None, description="fill/select/expect_value value; may use ${secrets.NAME}")
     key: str | None = Field(None, description="press: key name, e.g. Enter")
     text: str | None = Field(None, description="expect_text: text the element must contain")
     name: str | None = Field(None, description="label shown in reports")
@@ -63,7 +66,7 @@ class Step(Strict):
                 f"a step needs exactly one action of {', '.join(STEP_ACTIONS)} (found: {found})"
             )
         action = actions[0]
-        if action in ("fill", "select") and self.value is None:
+        if action in ("fill", "select", "expect_value") and self.value is None:
             raise ValueError(f"step '{action}' needs a value")
         if action == "press" and self.key is None:
             raise ValueError("step 'press' needs a key, e.g. key = \"Enter\"")
@@ -117,7 +120,9 @@ class Session(Protocol):
     A session is one fresh browsing context (cookies and storage of its own). Every wait
     has a timeout, so a selector that never matches fails the step instead of hanging.
     The page-check half (settle, facts, console errors, failed requests) is the browsers
-    stage's; the interpreter below uses only the actions.
+    stage's; the interpreter below uses the actions and, when a step fails, the evidence
+    (`visible_errors`: what the page shows as an error; `page_errors`: uncaught exceptions
+    and console errors so far).
     """
 
     engine: str
@@ -128,6 +133,8 @@ class Session(Protocol):
     async def goto(self, url: str, timeout_s: float) -> int | None: ...
     async def click(self, selector: str, timeout_s: float) -> None: ...
     async def fill(self, selector: str, value: str, timeout_s: float) -> None: ...
+    async def type_text(self, selector: str, value: str, timeout_s: float) -> None: ...
+    async def input_value(self, selector: str, timeout_s: float) -> str: ...
     async def select(self, selector: str, value: str, timeout_s: float) -> None: ...
     async def check(self, selector: str, timeout_s: float) -> None: ...
     async def press(self, selector: str | None, key: str, timeout_s: float) -> None: ...
@@ -137,13 +144,25 @@ class Session(Protocol):
     async def is_visible(self, selector: str, timeout_s: float) -> bool: ...
     async def settle(self, settle_ms: int) -> None: ...
     async def facts(self) -> dict[str, Any]: ...
+    async def page_source(self) -> str: ...
     async def screenshot(self, path: Path, *, mask: list[str], full_page: bool) -> None: ...
+    async def visible_errors(self) -> list[str]: ...
+    async def page_errors(self) -> list[str]: ...
     def console_errors(self) -> tuple[list[str] | None, str]: ...
     def failed_requests(self) -> tuple[list[dict[str, Any]] | None, str]: ...
     async def close(self) -> None: ...
 
 
 # ------------------------------------------------------------------------ the interpreter
+
+
+@dataclass(frozen=True)
+class FirstFailure:
+    """What the first attempt of a journey met: a retry that meets it again stops early."""
+
+    index: int
+    visible_errors: tuple[str, ...]
+    timed_out: bool
 
 
 @dataclass
@@ -160,9 +179,15 @@ class JourneyOutcome:
     marks: dict[str, float] = field(default_factory=dict)  # mark -> ms since the journey started
     screenshots: list[tuple[str, Path]] = field(default_factory=list)
     failed_step: str | None = None  # "3. click [data-testid=x]"
+    failed_index: int | None = None  # 1-based index of the failed step
     error: str | None = None
     failure_screenshot: Path | None = None
     total_ms: float = 0.0
+    # Evidence of a failure: the URL, what the page shows as errors, exceptions and console errors.
+    url: str | None = None
+    visible_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    repeated: bool = False  # a retry met the first attempt's failure again (deterministic)
 
     @property
     def passed(self) -> bool:
@@ -208,6 +233,44 @@ async def _wait_for_url(session: Session, expected: str, base_url: str, timeout_
         await asyncio.sleep(0.1)
 
 
+def same_text(actual: str, wanted: str) -> bool:
+    """A field holds what was typed, allowing the formatting inputs add (spaces, dashes, slashes)."""
+    keep = lambda text: "".join(c for c in text if c.isalnum())  # noqa: E731
+    return actual == wanted or (keep(actual) == keep(wanted) and bool(keep(wanted)))
+
+
+def _shown(text: str, secret: bool) -> str:
+    return f"{len(text)} hidden character(s)" if secret else repr(text[:80])
+
+
+async def fill_and_verify(session: Session, selector: str, value: str, timeout_s: float, *, secret: bool) -> None:
+    """Fill, read the field back, type key by key where the fill did not take, and say so if still not.
+
+    A framework handler (React's onChange) that rejects the value shows as a field that does
+    not hold it afterwards; an engine whose fill frameworks do not see types key by key itself
+    (see the sessions' `fill`).
+    """
+    await session.fill(selector, value, timeout_s)
+    if same_text(await session.input_value(selector, timeout_s), value):
+        return
+    await session.type_text(selector, value, timeout_s)
+    actual = await session.input_value(selector, timeout_s)
+    if not same_text(actual, value):
+        raise StepFailed(f"fill {selector}: the field holds {_shown(actual, secret)} after typing"
+                         f" {_shown(value, secret)} (an input handler rejected or rewrote it)")
+
+
+async def _wait_for_value(session: Session, selector: str, expected: str, timeout_s: float, *, secret: bool) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        actual = await session.input_value(selector, max(0.1, deadline - time.monotonic()))
+        if actual == expected:
+            return
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"expected {selector} to hold {_shown(expected, secret)}, it holds {_shown(actual, secret)}")
+        await asyncio.sleep(0.1)
+
+
 async def run_step(session: Session, step: Step, *, base_url: str, secrets: Secrets, timeout_s: float,
                    screenshot_path: Callable[[str], Path], outcome: JourneyOutcome, started: float) -> None:
     action, target = step.action, step.target
@@ -219,7 +282,7 @@ async def run_step(session: Session, step: Step, *, base_url: str, secrets: Secr
     elif action == "click":
         await session.click(target, timeout_s)
     elif action == "fill":
-        await session.fill(target, value or "", timeout_s)
+        await fill_and_verify(session, target, value or "", timeout_s, secret=bool(REFERENCE.search(step.value or "")))
     elif action == "select":
         await session.select(target, value or "", timeout_s)
     elif action == "check":
@@ -232,6 +295,8 @@ async def run_step(session: Session, step: Step, *, base_url: str, secrets: Secr
         await session.wait_text(target, step.text or "", timeout_s)
     elif action == "expect_url":
         await _wait_for_url(session, target, base_url, timeout_s)
+    elif action == "expect_value":
+        await _wait_for_value(session, target, value or "", timeout_s, secret=bool(REFERENCE.search(step.value or "")))
     elif action == "screenshot":
         path = screenshot_path(target)
         await session.screenshot(path, mask=[], full_page=False)
@@ -243,24 +308,55 @@ async def run_step(session: Session, step: Step, *, base_url: str, secrets: Secr
 
 
 async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, secrets: Secrets,
-                    default_timeout_s: float, screenshot_path: Callable[[str], Path]) -> JourneyOutcome:
+                    default_timeout_s: float, screenshot_path: Callable[[str], Path],
+                    first_failure: FirstFailure | None = None) -> JourneyOutcome:
+    """Run every step; `first_failure`: a retry's knowledge of how the first attempt failed.
+
+    On a retry, the step that failed before waits only RETRY_WAIT_S when the first failure
+    left evidence (the page showed an error, or the step failed without timing out): meeting
+    the same error again is a deterministic failure, not worth a second full wait.
+    """
     outcome = JourneyOutcome()
     started = time.perf_counter()
     for index, step in enumerate(journey.steps, start=1):
         timeout_s = step.timeout_ms / 1000 if step.timeout_ms else default_timeout_s
+        retrying_failed_step = first_failure is not None and first_failure.index == index and (
+            first_failure.visible_errors or not first_failure.timed_out)
+        if retrying_failed_step:
+            timeout_s = min(timeout_s, RETRY_WAIT_S)
         step_started = time.perf_counter()
         try:
             await run_step(session, step, base_url=base_url, secrets=secrets, timeout_s=timeout_s,
                            screenshot_path=screenshot_path, outcome=outcome, started=started)
         except StepFailed as exc:
             outcome.failed_step = f"{index}. {step.label}"
+            outcome.failed_index = index
             outcome.error = str(exc)
             break
         outcome.steps.append(StepResult(index, step.label, step.action, (time.perf_counter() - step_started) * 1000))
     outcome.total_ms = (time.perf_counter() - started) * 1000
     if not outcome.passed:
-        outcome.failure_screenshot = await _failure_screenshot(session, screenshot_path)
+        await gather_evidence(session, outcome, screenshot_path)
+        outcome.repeated = first_failure is not None and first_failure.index == outcome.failed_index and \
+            tuple(outcome.visible_errors) == first_failure.visible_errors
     return outcome
+
+
+def first_failure_of(outcome: JourneyOutcome) -> FirstFailure | None:
+    if outcome.passed or outcome.failed_index is None:
+        return None
+    return FirstFailure(outcome.failed_index, tuple(outcome.visible_errors), "timed out" in (outcome.error or ""))
+
+
+async def gather_evidence(session: Any, outcome: JourneyOutcome, screenshot_path: Callable[[str], Path]) -> None:
+    """Why a journey failed, as the page shows it: best effort, each part on its own."""
+    outcome.failure_screenshot = await _failure_screenshot(session, screenshot_path)
+    for attribute, read in (("url", "current_url"), ("visible_errors", "visible_errors"),
+                            ("page_errors", "page_errors")):
+        try:
+            setattr(outcome, attribute, await asyncio.wait_for(getattr(session, read)(), 10))
+        except Exception:  # noqa: BLE001 - a gone page leaves the failure itself as the evidence
+            pass
 
 
 async def _failure_screenshot(session: Any, screenshot_path: Callable[[str], Path]) -> Path | None:
@@ -312,8 +408,8 @@ async def run_python(session: Any, function: Callable[..., Any], *, base_url: st
         await function(session.page, base_url, secrets)
         outcome.steps.append(StepResult(1, function.__name__, "python", (time.perf_counter() - started) * 1000))
     except (AssertionError, Exception) as exc:  # noqa: BLE001 - user code: any exception fails the journey
-        outcome.failed_step = f"1. {function.__name__}"
+        outcome.failed_step, outcome.failed_index = f"1. {function.__name__}", 1
         outcome.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
-        outcome.failure_screenshot = await _failure_screenshot(session, screenshot_path)
+        await gather_evidence(session, outcome, screenshot_path)
     outcome.total_ms = (time.perf_counter() - started) * 1000
     return outcome

@@ -13,6 +13,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Error as PlaywrightError, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from siteward.browser_state import READ_STORAGE, STATE_PAGE, STATE_PATH, WRITE_STORAGE, BrowserState, merge_storage
 from siteward.journeys import StepFailed
 from siteward.selectors import for_playwright
 
@@ -20,6 +21,30 @@ from siteward.selectors import for_playwright
 # background traffic (the machines' closed network refuses it, and it would pollute timings).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"]
 MASK_COLOR = "#FF00FF"
+
+# What the page itself shows as an error: alerts, live regions, elements whose id, class or
+# test id says "error". Visible ones only, innermost text first, at most five, each bounded.
+VISIBLE_ERRORS = r"""
+() => {
+  const selector = '[role=alert], [aria-live=assertive], [aria-live=polite], [id*=error i], [class*=error i],'
+    + ' [data-test*=error i], [data-testid*=error i]';
+  const texts = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === 'hidden' || style.display === 'none') continue;
+    const text = (el.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 200);
+    if (text && !texts.includes(text)) texts.push(text);
+    if (texts.length >= 20) break;
+  }
+  return texts.filter((t) => !texts.some((o) => o !== t && t.includes(o))).slice(0, 5);
+}
+"""
+# Did the engine's fill reach the page as trusted input? Firefox over WebDriver BiDi fills with
+# one untrusted `input` event, which React's onChange never sees.
+WATCH_INPUT = ("el => { el.__swInputs = []; if (!el.__swWatched) { el.__swWatched = true;"
+               " el.addEventListener('input', (e) => el.__swInputs.push(e.isTrusted), true); } }")
+READ_INPUT = "el => el.__swInputs || []"
 
 _ROUTINE_LOG = ("waiting", "retrying", "scrolling", "done scrolling", "element is visible", "attempting",
                 "performing", "navigating", "locator resolved")
@@ -54,6 +79,26 @@ class PlaywrightPageSession:
         self.context = context
         self.page = page
         self.emulation_limits = emulation_limits or []
+        self._console: list[str] = []  # console errors and uncaught exceptions, in order
+        page.on("console", self._on_console)
+        page.on("pageerror", self._on_page_error)
+
+    def _on_console(self, message) -> None:
+        if message.type == "error":
+            self._console.append(message.text)
+
+    def _on_page_error(self, error) -> None:
+        # Firefox over BiDi also reports Content-Security-Policy violations as page errors:
+        # a blocked resource is a console error, not an uncaught exception of the page's code.
+        text = str(error)
+        csp = "directive" in text and ("violates" in text or "Content-Security-Policy" in text)
+        self._console.append(f"CSP: {text}" if csp else f"Uncaught {text}")
+
+    async def page_errors(self) -> list[str]:
+        return list(self._console)
+
+    async def visible_errors(self) -> list[str]:
+        return await self.page.evaluate(VISIBLE_ERRORS)
 
     def _locator(self, selector: str):
         return self.page.locator(for_playwright(selector)).first
@@ -76,7 +121,23 @@ class PlaywrightPageSession:
         await self._do(f"click {selector}", self._locator(selector).click(timeout=timeout_s * 1000))
 
     async def fill(self, selector: str, value: str, timeout_s: float) -> None:
-        await self._do(f"fill {selector}", self._locator(selector).fill(value, timeout=timeout_s * 1000))
+        """Playwright's fill; where it reached the page only as untrusted input, type key by key."""
+        locator = self._locator(selector)
+        await self._do(f"fill {selector}", locator.evaluate(WATCH_INPUT, timeout=timeout_s * 1000))
+        await self._do(f"fill {selector}", locator.fill(value, timeout=timeout_s * 1000))
+        trusted = await self._do(f"fill {selector}", locator.evaluate(READ_INPUT, timeout=timeout_s * 1000))
+        if trusted and not any(trusted):
+            await self.type_text(selector, value, timeout_s)
+
+    async def type_text(self, selector: str, value: str, timeout_s: float) -> None:
+        """Clear and type key by key: trusted keyboard input every framework handler sees."""
+        locator = self._locator(selector)
+        await self._do(f"type into {selector}", locator.select_text(timeout=timeout_s * 1000))
+        await self._do(f"type into {selector}", self.page.keyboard.press("Backspace"))
+        await self._do(f"type into {selector}", locator.press_sequentially(value, timeout=timeout_s * 1000))
+
+    async def input_value(self, selector: str, timeout_s: float) -> str:
+        return await self._do(f"read {selector}", self._locator(selector).input_value(timeout=timeout_s * 1000))
 
     async def select(self, selector: str, value: str, timeout_s: float) -> None:
         await self._do(f"select {selector}", self._locator(selector).select_option(value, timeout=timeout_s * 1000))
@@ -120,9 +181,29 @@ class PlaywrightPageSession:
             mask=[self.page.locator(for_playwright(s)) for s in mask], mask_color=MASK_COLOR, timeout=30_000,
         )
 
-    async def storage_state(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        await self.context.storage_state(path=str(path))
+    async def capture_state(self) -> BrowserState:
+        """Cookies and localStorage (Playwright's storage_state) plus the page origin's sessionStorage."""
+        state = await self.context.storage_state()
+        try:
+            read = await self.page.evaluate(READ_STORAGE)
+        except PlaywrightError:
+            read = None
+        return BrowserState(cookies=state.get("cookies") or [], origins=merge_storage(state, read), engine=self.engine)
+
+    async def apply_session_storage(self, state: BrowserState, timeout_s: float) -> None:
+        """sessionStorage is per tab, not per context: write it on a blank page of each origin,
+        answered here (no request reaches the shop). Cookies and localStorage came with the context."""
+        for origin, items in state.session_storage().items():
+            url = origin + STATE_PATH
+
+            async def blank(route) -> None:
+                await route.fulfill(body=STATE_PAGE, content_type="text/html")
+            await self.page.route(url, blank)
+            try:
+                await self._do("apply browser state", self.page.goto(url, timeout=timeout_s * 1000))
+                await self._do("apply browser state", self.page.evaluate(WRITE_STORAGE, {"sessionStorage": items}))
+            finally:
+                await self.page.unroute(url, blank)
 
     async def close(self) -> None:
         await quietly(self.context.close())

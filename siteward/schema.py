@@ -55,38 +55,68 @@ class PageConfig(Strict):
     _absolute_path = field_validator("path")(absolute_path)
 
 
-def _default_budgets() -> dict[str, float]:
-    return {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1}
+DEFAULT_BUDGETS: dict[str, dict[str, float]] = {
+    # step_ms: one journey step (a click and what it loads) within 3 s, a shopper's patience.
+    "global": {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1, "step_ms": 3000.0},
+    "mobile": {"fcp_ms": 1500.0},
+    "desktop": {},
+}
+OFF = "off"  # a budget set to "off" has no limit at that level (e.g. remove a default)
+Limit = float | None  # None: explicitly no limit here
 
 
-def _non_negative_limits(limits: dict[str, float], where: str = "") -> dict[str, float]:
+def _off(table: object) -> object:
+    """"off" -> None (no limit at this level)."""
+    return {k: None if v == OFF else v for k, v in table.items()} if isinstance(table, dict) else table
+
+
+def _non_negative(limits: dict[str, Limit], where: str = "") -> dict[str, Limit]:
     for key, value in limits.items():
-        if value < 0:
+        if value is not None and value < 0:
             raise ValueError(f"budget {where}{key} must be >= 0, got {value:g}" if where else
                              f"budget {key!r} must be >= 0, got {value:g}")
     return limits
 
 
 class BudgetsConfig(Strict):
-    """Global limits, then per form factor, then per page (the most specific wins)."""
+    """Global limits, then per form factor, then per page (the most specific wins).
 
-    global_: dict[str, float] = Field(default_factory=_default_budgets, alias="global")
-    mobile: dict[str, float] = Field(default_factory=lambda: {"fcp_ms": 1500.0})
-    desktop: dict[str, float] = Field(default_factory=dict)
-    pages: dict[str, dict[str, float]] = Field(default_factory=dict)
+    A table in siteward.toml merges over the defaults key by key: adding `step_ms` keeps the
+    default `cls`. `metric = "off"` removes a limit at that level (and, on a page or form
+    factor, the limits above it for that metric).
+    """
+
+    global_: dict[str, Limit] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS["global"]), alias="global")
+    mobile: dict[str, Limit] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS["mobile"]))
+    desktop: dict[str, Limit] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS["desktop"]))
+    pages: dict[str, dict[str, Limit]] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _over_the_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for table, defaults in DEFAULT_BUDGETS.items():
+            key = "global_" if table == "global" and "global_" in merged else table
+            if isinstance(merged.get(key), dict):
+                merged[key] = {**defaults, **_off(merged[key])}
+        if isinstance(merged.get("pages"), dict):
+            merged["pages"] = {page: _off(limits) for page, limits in merged["pages"].items()}
+        return merged
+
     @field_validator("global_", "mobile", "desktop")
     @classmethod
-    def _non_negative(cls, limits: dict[str, float]) -> dict[str, float]:
-        return _non_negative_limits(limits)
+    def _tables_non_negative(cls, limits: dict[str, Limit]) -> dict[str, Limit]:
+        return _non_negative(limits)
 
     @field_validator("pages")
     @classmethod
-    def _pages_non_negative(cls, pages: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    def _pages_non_negative(cls, pages: dict[str, dict[str, Limit]]) -> dict[str, dict[str, Limit]]:
         for page, limits in pages.items():
-            _non_negative_limits(limits, f"{page}.")
+            _non_negative(limits, f"{page}.")
         return pages
 
     def limit_for(self, metric: str, *, page: str | None = None, form_factor: str | None = None) -> float | None:

@@ -12,9 +12,13 @@ from reports.budgets import Limits, judge
 from siteward.config import SitewardConfig, builtin_config_text, parse_config
 from siteward.records import Finding
 from siteward.runner import STAGES
+from siteward.shop.db import APP_PASSWORD, APP_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 from siteward.secrets import Secrets
 from siteward.stage import StageContext
 from siteward.store import Store
+
+# The demo shop's public test passwords: what `siteward` itself defaults to for the built-in config.
+PUBLIC_PASSWORDS = {DEMO_PASSWORD_ENV: DEMO_PASSWORD_DEFAULT, APP_PASSWORD_ENV: APP_PASSWORD}
 
 
 def demo_config(base_url: str, **sections: Any) -> SitewardConfig:
@@ -46,7 +50,8 @@ def stage_context(config: SitewardConfig, root: Path, stage: str, *, environ: di
     run_id = store.create_run(target=config.target.base_url, fingerprint=config.fingerprint(),
                               config=config.snapshot(), stages=[stage], run_dir=run_dir)
     return StagedContext(config=config, run_id=run_id, run_dir=run_dir, store=store,
-                         secrets=Secrets(config.secrets, environ=environ or {}), quiet=True,
+                         secrets=Secrets(config.secrets, environ=environ if environ is not None else PUBLIC_PASSWORDS),
+                         quiet=True,
                          stage=stage, options=options)
 
 

@@ -5,8 +5,10 @@
         httpx.get(shop.url + "/api/search?q=shirt")
 
 Public API: create_app, serve, start_shop, ShopProcess, ShopStartError,
-parse_fault, format_fault, Faults, FAULT_NAMES, DEMO_EMAIL, demo_password.
-Page paths and stable selectors: see siteward.shop.app.
+parse_fault, format_fault, Faults, FAULT_NAMES, DEMO_EMAIL, demo_password,
+APP_PASSWORD, APP_PASSWORD_ENV.
+Page paths and stable selectors: see siteward.shop.app; the React storefront
+under /app/ (its accounts, selectors and app-* faults): see siteward.shop.storefront.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from siteward.shop.db import DEMO_EMAIL, DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
+from siteward.shop.db import APP_PASSWORD, APP_PASSWORD_ENV, DEMO_EMAIL, DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 from siteward.shop.faults import FAULT_NAMES, Faults, format_fault, parse_fault
 from siteward.shop.server import ShopProcess, ShopStartError, serve, start_shop
 
@@ -36,4 +38,4 @@ def create_app(*args: Any, **kwargs: Any) -> "Starlette":
 
 __all__ = ["create_app", "serve", "start_shop", "ShopProcess", "ShopStartError",
            "parse_fault", "format_fault", "Faults", "FAULT_NAMES", "DEMO_EMAIL",
-           "demo_password"]
+           "demo_password", "APP_PASSWORD", "APP_PASSWORD_ENV"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from siteward.shop.faults import FAULT_NAMES, parse_fault
+from siteward.shop.faults import FAULT_NAMES, VALUE_HINTS, parse_fault
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     parser.add_argument("--fault", action="append", default=[], metavar="FAULT",
                         help="switch on a fault, repeatable: " + ", ".join(FAULT_NAMES)
-                        + " (latency=MS or latency=ROUTE:MS, errors=RATIO)")
+                        + " (" + ", ".join(VALUE_HINTS.values()) + ")")
     parser.add_argument("--db", default=None, metavar="PATH",
                         help="SQLite file to use (default: a fresh seeded temp file)")
     return parser

@@ -11,6 +11,7 @@ Pages
     /order/{number}        order confirmation
     /login, /register, POST /logout, /account
     /api/..., /healthz, /__admin/faults      see api.py
+    /app, /app/...         the React storefront (client-rendered), see storefront/
 
 Stable selectors (journeys in other packages depend on exactly these)
     every page       a[data-testid=category-link], [data-testid=cart-count],
@@ -50,6 +51,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siteward.shop import accounts, api, assets, cart, catalog, checkout, images
+from siteward.shop import storefront
 from siteward.shop.db import init_db
 from siteward.shop.faults import FaultMiddleware, Faults
 from siteward.shop.faults import routes as fault_routes
@@ -139,7 +141,7 @@ def create_app(faults: Iterable[str] | Faults = (), db_path: str | Path | None =
 
     app = Starlette(
         routes=[*catalog.routes, *cart.routes, *checkout.routes, *accounts.routes,
-                *api.routes, *assets.routes, *fault_routes],
+                *api.routes, *assets.routes, *fault_routes, *storefront.routes],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(GZipMiddleware, minimum_size=800, compresslevel=6),

@@ -17,6 +17,11 @@ from siteward.shop.passwords import hash_password
 DEMO_EMAIL = "demo@siteward.test"
 DEMO_PASSWORD_ENV = "SITEWARD_SHOP_DEMO_PASSWORD"
 DEMO_PASSWORD_DEFAULT = "demo-password-123"
+# The React storefront's accounts (standard_user, locked_out_user, slow_user, error_user)
+# share one public test password. A config names it as a secret read from APP_PASSWORD_ENV;
+# the CLI defaults that variable to APP_PASSWORD, as it does for the demo password.
+APP_PASSWORD = "secret_sauce"
+APP_PASSWORD_ENV = "SITEWARD_SHOP_APP_PASSWORD"
 SEED = 20240501  # fixed: the same catalogue, prices and ids on every start
 
 SCHEMA = """

@@ -17,6 +17,17 @@ admin endpoint:
     layout-shift          a tall banner pushed above the content after load
     heavy-image           home hero as a multi-megabyte PNG without width/height
     checkout-fail         the payment step (and the API order) is declined
+
+The React storefront under /app/ (siteward.shop.storefront) has its own faults;
+the shell page hands them to the client bundle:
+
+    app-broken-input      checkout first-name onChange is broken: typing never reaches
+                          React state, so "First Name is required"
+    app-slow-list=MS      how long slow_user's product list blocks the main thread
+                          (slow_user always blocks; default 3000 ms; 0 switches it off)
+    app-render-error      the product list throws during render for every user
+    app-wrong-image       the first product shows another product's picture (loads fine)
+    app-session=SECONDS   lifetime of the storefront's session cookie (default 600 s)
 """
 
 from __future__ import annotations
@@ -37,11 +48,22 @@ FLAG_FAULTS = (
     "layout-shift",
     "heavy-image",
     "checkout-fail",
+    "app-broken-input",
+    "app-render-error",
+    "app-wrong-image",
 )
-VALUE_FAULTS = ("latency", "errors", "slow-paint")
 ROUTE_MS_FAULTS = ("latency", "slow-paint")  # written NAME=MS or NAME=ROUTE:MS
 SLOW_PAINT_PATH = "/__fault/slow-paint.js"
+# Whole-number faults of the React storefront: name -> (unit, minimum, maximum).
+INT_FAULTS = {
+    "app-slow-list": ("MS", 0, 60_000),
+    "app-session": ("SECONDS", 1, 30 * 24 * 3600),
+}
+VALUE_FAULTS = ("latency", "errors", "slow-paint", *INT_FAULTS)
 FAULT_NAMES = VALUE_FAULTS + FLAG_FAULTS
+VALUE_HINTS = {"latency": "latency=MS or latency=ROUTE:MS", "slow-paint": "slow-paint=MS or slow-paint=ROUTE:MS",
+               "errors": "errors=RATIO (0..1)",
+               **{name: f"{name}={unit}" for name, (unit, _, _) in INT_FAULTS.items()}}
 
 # Paths that stay healthy whatever is switched on, so a parent process can
 # always tell "up" and always switch faults off again.
@@ -53,7 +75,7 @@ def parse_fault(text: str) -> tuple[str, object]:
     """Parse one fault string into (name, value).
 
     Values: latency -> (route_prefix, ms) with "/" meaning every route;
-    errors -> float ratio; the flag faults -> True.
+    errors -> float ratio; app-slow-list, app-session -> int; the flag faults -> True.
     Raises ValueError with a message that names the problem.
     """
     if not isinstance(text, str) or not text.strip():
@@ -68,11 +90,23 @@ def parse_fault(text: str) -> tuple[str, object]:
             raise ValueError(f"fault {name!r} takes no value (got {text!r})")
         return name, True
     if not raw:
-        hint = f"{name}=MS or {name}=ROUTE:MS" if name in ROUTE_MS_FAULTS else "errors=RATIO (0..1)"
-        raise ValueError(f"fault {name!r} needs a value: {hint}")
+        raise ValueError(f"fault {name!r} needs a value: {VALUE_HINTS[name]}")
     if name in ROUTE_MS_FAULTS:
         return name, _parse_latency(raw, name)
+    if name in INT_FAULTS:
+        return name, _parse_int(name, raw)
     return name, _parse_ratio(raw)
+
+
+def _parse_int(name: str, raw: str) -> int:
+    unit, low, high = INT_FAULTS[name]
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} needs a whole number ({unit}), got {raw!r}") from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low} and {high} ({unit}), got {number}")
+    return number
 
 
 def _parse_latency(raw: str, name: str = "latency") -> tuple[str, int]:
@@ -107,6 +141,8 @@ def format_fault(name: str, value: object) -> str:
         return f"{name}={ms}" if route == "/" else f"{name}={route}:{ms}"
     if name == "errors":
         return f"errors={value:g}"
+    if name in INT_FAULTS:
+        return f"{name}={value}"
     return name
 
 
@@ -119,6 +155,7 @@ class Faults:
         self.slow_paint: dict[str, int] = {}
         self.error_ratio = 0.0
         self.flags: set[str] = set()
+        self.values: dict[str, int] = {}  # the INT_FAULTS switched on
         self.replace(faults)
 
     def replace(self, faults: Iterable[str]) -> None:
@@ -130,16 +167,20 @@ class Faults:
         slow_paint: dict[str, int] = {}
         error_ratio = 0.0
         flags: set[str] = set()
+        values: dict[str, int] = {}
         for name, value in parsed:
             if name in ROUTE_MS_FAULTS:
                 route, ms = value  # type: ignore[misc]
                 (latency if name == "latency" else slow_paint)[route] = ms
             elif name == "errors":
                 error_ratio = float(value)  # type: ignore[arg-type]
+            elif name in INT_FAULTS:
+                values[name] = int(value)  # type: ignore[call-overload]
             else:
                 flags.add(name)
         self.latency, self.error_ratio, self.flags = latency, error_ratio, flags
         self.slow_paint = slow_paint
+        self.values = values
 
     def clear(self) -> None:
         self.replace(())
@@ -151,13 +192,19 @@ class Faults:
             return bool(self.slow_paint)
         if name == "errors":
             return self.error_ratio > 0
-        return name in self.flags
+        return name in self.flags or name in self.values
+
+    def value(self, name: str, default: int) -> int:
+        """The number of a whole-number fault (app-slow-list, app-session), else default."""
+        return self.values.get(name, default)
 
     def as_strings(self) -> list[str]:
         items = [format_fault("latency", (r, ms)) for r, ms in sorted(self.latency.items())]
         items += [format_fault("slow-paint", (r, ms)) for r, ms in sorted(self.slow_paint.items())]
         if self.error_ratio > 0:
             items.append(format_fault("errors", self.error_ratio))
+        items.extend(format_fault(name, self.values[name]) for name in INT_FAULTS
+                     if name in self.values)
         items.extend(name for name in FLAG_FAULTS if name in self.flags)
         return items
 

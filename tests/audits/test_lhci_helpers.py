@@ -12,16 +12,18 @@ from audits.tools import find_node_tools
 from siteward.errors import ToolMissing
 
 
-def test_collect_config_presets_and_headers():
+def test_collect_config_presets_and_state():
     mobile = collect_config("http://h/", preset="mobile", runs=3, chrome_path="/usr/bin/chromium",
                             chrome_flags=["--headless=new", "--no-sandbox"])["ci"]["collect"]
     assert mobile["numberOfRuns"] == 3 and mobile["url"] == ["http://h/"]
     assert "preset" not in mobile["settings"]  # Lighthouse's default config is the mobile one
     assert mobile["settings"]["chromeFlags"] == "--no-sandbox"  # lhci adds --headless=new itself
-    desktop = collect_config("http://h/", preset="desktop", runs=1, chrome_path="c", chrome_flags=[],
-                             extra_headers={"Cookie": "a=1"})["ci"]["collect"]
+    desktop = collect_config("http://h/", preset="desktop", runs=1, chrome_path="c", chrome_flags=["--no-sandbox"],
+                             with_state=True)["ci"]["collect"]
     assert desktop["settings"]["preset"] == "desktop"
-    assert desktop["settings"]["extraHeaders"] == {"Cookie": "a=1"}
+    # With state: Lighthouse's Chrome is prepared by the puppeteerScript and keeps that storage.
+    assert desktop["puppeteerScript"] == "lighthouse_state.js" and desktop["settings"]["disableStorageReset"]
+    assert desktop["puppeteerLaunchOptions"] == {"args": ["--no-sandbox"]} and "chromeFlags" not in desktop["settings"]
 
 
 def test_saved_lhrs_in_run_order_by_timestamp(tmp_path):

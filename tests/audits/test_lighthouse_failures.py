@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import psutil
 import pytest
 
-from audits.stage import journey_headers
+from audits.stage import JourneyStates, page_states
+from audits.state import extra_headers_for
 from stage_helpers import run_stage
 from audit_support import demo_config, make_ctx, records
 from siteward.errors import ConfigError, TargetUnreachable, ToolMissing, UsageError
@@ -107,13 +109,15 @@ def test_browsers_stage_state_is_used_without_replaying_the_journey(shop, tmp_pa
     state.parent.mkdir()
     state.write_text(json.dumps({"cookies": [{"name": "probe", "value": "handoff", "domain": "127.0.0.1", "path": "/",
                                               "expires": -1, "httpOnly": False, "secure": False, "sameSite": "Lax"}],
-                                 "origins": []}))
+                                 "origins": [], "captured": time.time()}))
     ctx.emit(Artifact(stage="browsers", subject="fill-cart", tags={"journey": "fill-cart"}, role="storage-state",
                       path=ctx.relative(state), media_type="application/json"))
     state_dir = tmp_path / "replays"
     state_dir.mkdir()
-    headers, failures = journey_headers(ctx, config.pages, state_dir)
+    checkout_only = [page for page in config.pages if page.name == "checkout"]
+    found, failures = page_states(JourneyStates(ctx, state_dir), checkout_only)
     assert failures == {}
+    headers = {page: extra_headers_for(path, config.url(config.page(page).path)) for page, path in found.items()}
     assert headers == {"checkout": {"Cookie": "probe=handoff"}}
     assert list(state_dir.iterdir()) == []  # nothing replayed
     assert [f.data["source"] for f in records(ctx, "finding") if f.check == "journey-state"] == ["browsers-stage"]

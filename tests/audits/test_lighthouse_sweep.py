@@ -127,10 +127,11 @@ def test_checkout_is_audited_with_an_item_in_the_cart(sweep):
             document = next(r for r in requests if r["resourceType"] == "Document")
             assert document["url"].endswith("/checkout/address") and document["statusCode"] == 200
             assert not any(r["url"].endswith("/cart") for r in requests)  # no redirect to the empty cart
-            # The session cookie Lighthouse was given does not leak into the kept evidence.
-            assert lhr["configSettings"]["extraHeaders"] == {"Cookie": "********"}
-    state = [f for f in records(sweep, "finding") if f.check == "journey-state"]
-    assert [(f.status, f.data["source"]) for f in state] == [("pass", "replay")]  # no browsers-stage handoff
+            # Lighthouse ran in a Chrome prepared with the journey's state, which it did not reset.
+            assert lhr["configSettings"]["disableStorageReset"] is True
+            assert not lhr["configSettings"].get("extraHeaders")
+    state = {f.subject: (f.status, f.data["source"]) for f in records(sweep, "finding") if f.check == "journey-state"}
+    assert state["fill-cart|journey-state"] == ("pass", "replay")  # no browsers-stage handoff
 
 
 def test_clean_shop_passes_the_page_audits(sweep):
@@ -142,3 +143,20 @@ def test_clean_shop_passes_the_page_audits(sweep):
     tls = [f for f in records(sweep, "finding") if f.check == "tls-expiry"]
     assert [f.status for f in tls] == ["skip"]  # plain http target
     assert all(f.evidence for f in findings)
+
+
+def test_client_rendered_pages_are_audited_logged_in(sweep):
+    """The React pages read their session from document.cookie and the cart from localStorage:
+    Lighthouse must audit them in a Chrome holding that state, not the login page they fall back to."""
+    for page in ("app-products", "app-cart"):
+        runs = [f for f in records(sweep, "finding") if f.check == "lighthouse" and f.tags["page"] == page]
+        assert {f.tags["preset"] for f in runs} == set(PRESETS)
+        for finding in runs:
+            assert finding.status == "pass", finding.message
+        path = sweep.config.page(page).path
+        for artifact in records(sweep, "artifact"):
+            if artifact.role == "lighthouse-json" and artifact.tags["page"] == page:
+                lhr = json.loads((sweep.run_dir / artifact.path).read_text())
+                assert lhr["finalDisplayedUrl"].endswith(path), lhr["finalDisplayedUrl"]
+                snippets = json.dumps(lhr["audits"].get("largest-contentful-paint-element", {}))
+                assert "login" not in snippets.lower()

@@ -138,3 +138,7 @@ def test_product_page_detection():
     assert not is_product_page("home", "/", None)
     assert not is_product_page("category", "/category/shoes", None)
     assert is_product_page("home", "/", ["home"])
+    # a listing is not one product's page
+    assert not is_product_page("app-products", "/app/products", None)
+    assert not is_product_page("products", "/products/", None)
+    assert is_product_page("product-detail", "/app/item", None)

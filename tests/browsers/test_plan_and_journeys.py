@@ -6,7 +6,7 @@ import pytest
 
 from siteward.journeys import JourneyConfig
 from siteward.journeys import absolute_url, load_python_journey, secret_problem, url_matches
-from browsers.plan import Profile, auto_concurrency, build_plan, interleave, journey_profiles, state_profile
+from browsers.plan import Profile, auto_concurrency, build_plan, interleave, journey_profiles
 from stage_helpers import stage_options
 from siteward.selectors import UnsupportedSelector, for_webdriver, text_xpath, xpath_literal
 from sweep_helpers import make_ctx
@@ -52,10 +52,7 @@ def test_journeys_restrict_their_profiles(demo):
     assert len(journey_profiles(JourneyConfig(name="all", steps=[{"goto": "/"}]), plan)) == 4
 
 
-def test_state_profile_and_concurrency_and_interleave():
-    assert state_profile(["webkit", "firefox", "chromium"]) == Profile("chromium", "desktop")
-    assert state_profile(["webkit", "firefox"]) == Profile("firefox", "desktop")
-    assert state_profile(["webkit"]) is None
+def test_concurrency_and_interleave():
     assert auto_concurrency(3) == 3 and 1 <= auto_concurrency(0) <= 4
 
     class T:

@@ -23,7 +23,7 @@ CHILD = Path(__file__).with_name("load_child.py")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_locust_and_keeps_the_results(faulty_shop, tmp_path, signum):
     results = tmp_path / "results"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CHILD.parent), os.getcwd()])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CHILD.parent), str(CHILD.parent.parent), os.getcwd()])}
     child = subprocess.Popen([sys.executable, str(CHILD), faulty_shop.url, str(results)], env=env)
     history = results / "run" / "load" / "locust_stats_history.csv"
     deadline = time.monotonic() + 90

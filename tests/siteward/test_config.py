@@ -84,7 +84,7 @@ def test_missing_config_file_is_exit_2(tmp_path, capsys):
 def test_builtin_config_describes_the_demo_shop():
     config = load_config()
     names = [p.name for p in config.pages]
-    assert names == ["home", "category", "search", "product", "cart", "checkout"]
+    assert names == ["home", "category", "search", "product", "cart", "checkout", "app-products", "app-cart"]
     assert "checkout" in [j.name for j in config.journeys]
     assert config.page("checkout").journey_state == "fill-cart"
 
@@ -138,3 +138,20 @@ def test_local_siteward_toml_is_the_default(tmp_path, monkeypatch):
     config = load_config()
     assert config.source == "siteward.toml"
     assert [p.name for p in config.pages] == ["home"]
+
+
+def test_a_budget_table_merges_over_the_defaults_and_off_removes_a_limit(tmp_path):
+    path = tmp_path / "siteward.toml"
+    path.write_text('[target]\nbase_url = "http://127.0.0.1:9"\n[[pages]]\nname = "home"\npath = "/"\n'
+                    '[budgets.global]\nstep_ms = 5000\nresponse_ms = "off"\n'
+                    '[budgets.mobile]\nfcp_ms = "off"\n[budgets.pages.home]\ncls = "off"\n')
+    budgets = load_config(path).budgets
+    assert budgets.limit_for("step_ms") == 5000 and budgets.limit_for("cls") == 0.1  # the default cls is kept
+    assert budgets.limit_for("response_ms") is None
+    assert budgets.limit_for("fcp_ms", form_factor="mobile") is None
+    assert budgets.limit_for("cls", page="home") is None and budgets.limit_for("cls", page="other") == 0.1
+
+
+def test_default_budgets_include_a_step_limit():
+    budgets = load_config(None).budgets
+    assert budgets.limit_for("step_ms") == 3000 and budgets.limit_for("fcp_ms", form_factor="mobile") == 1500
