@@ -36,6 +36,17 @@ def check_devices(names: list[str]) -> list[str]:
     return [check_device_name(n) for n in names]
 
 
+def check_timing_profiles(names: list[str]) -> list[str]:
+    """"engine/device" pairs, both names valid."""
+    for name in names:
+        engine, sep, device = str(name).partition("/")
+        if not sep:
+            raise ValueError(f"timing profile {name!r}: write it as ENGINE/DEVICE, e.g. \"chromium/desktop\"")
+        check_engine_name(engine)
+        check_device_name(device)
+    return list(dict.fromkeys(names))
+
+
 class BrowsersConfig(Strict):
     engines: list[str] = Field(default_factory=lambda: ["chromium", "firefox", "webkit"])
     # Device profile names (see browsers.devices); "desktop" is a plain 1366x768 window.
@@ -50,9 +61,16 @@ class BrowsersConfig(Strict):
         default_factory=list, description="hosts whose failed requests fail a page; others warn (empty = the target's)")
     state_max_age_s: float = Field(
         300, gt=0, le=86_400, description="browser state older than this is recorded again before it is used")
+    # One page load is one sample: too few for a run's first-paint median to be steadier than a
+    # +30 % change (reports/stats.py). The timing profiles load every page `samples` times.
+    samples: int = Field(5, ge=1, le=30, description="page loads per page on the timing profiles (timings only)")
+    timing_profiles: list[str] = Field(
+        default_factory=lambda: ["chromium/desktop", "chromium/pixel-7"],
+        description="ENGINE/DEVICE pairs whose timings get `samples` loads; the other profiles load once")
 
     _engines = field_validator("engines")(check_engines)
     _devices = field_validator("devices")(check_devices)
+    _timing_profiles = field_validator("timing_profiles")(check_timing_profiles)
 
 
 class VisualConfig(Strict):

@@ -18,7 +18,7 @@ from browsers.checks import (
 from browsers.devices import DeviceProfile
 from browsers.evidence import journey_failure, state_applied, uncaught_findings
 from browsers.plan import JourneyTask, PageTask
-from siteward.browser_state import BrowserState
+from siteward.browser_state import BrowserState, same_page
 from siteward.journeys import FirstFailure, config_dir, first_failure_of, load_python_journey, run_python, run_steps
 from siteward.records import AnyRecord, Artifact, Finding, Measurement
 from siteward.stage import StageContext, safe_filename
@@ -125,6 +125,26 @@ class Executor:
         result.records.extend(missing_metric_findings([m for m in missing if m not in unsupported], facts,
                                                       subject, tags, evidence))
         return result
+
+    async def timing_load(self, task: PageTask, state: BrowserState | None = None) -> list[Measurement]:
+        """One more load of a page for its timings only (no screenshot, DOM or compatibility checks).
+
+        A load that ends on another page than it asked for (state that did not apply, a redirect)
+        measured that other page: ValueError, the sample is not kept."""
+        device = self.devices[task.profile.device]
+        tags = {"page": task.page.name, **profile_tags(task.profile.engine, device)}
+        url = self.ctx.config.url(task.page.path)
+        session = await self._session(task.profile.engine, device, state)
+        try:
+            await session.goto(url, self.settings.timeout_s)
+            await session.settle(self.settings.settle_ms)
+            facts = await session.facts()
+            final_url = await session.current_url()
+        finally:
+            await session.close()
+        if not same_page(final_url, url):
+            raise ValueError(f"the load ended on {final_url} instead of {url}")
+        return timing_measurements(facts, f"{task.page.name}|{task.profile.engine}|{device.name}", tags)[0]
 
     def _keep_dom(self, page: str, engine: str, dom: str, tags: dict[str, str], subject: str) -> Artifact:
         path = self.ctx.evidence_dir("dom", safe_filename(page)) / f"{engine}-desktop.html"

@@ -2,8 +2,8 @@
 
 Command-line selections (SweepOptions) narrow the config; unknown names are usage
 errors that list the valid ones. Journeys may restrict themselves to some engines or
-devices; pages that need a journey's browser state get it from one run of that
-journey on Chromium desktop (the state the audits stage reuses too).
+devices; pages that need a journey's browser state get it on their own engine
+(browsers/state.py). The timing profiles load every page `samples` times (browsers/samples.py).
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class SweepPlan:
     pages: list[PageConfig]
     journeys: list[JourneyConfig]
     state_journeys: list[str] = field(default_factory=list)
+    samples: int = 1  # page loads per page on the timing profiles
+    timing_profiles: list[Profile] = field(default_factory=list)  # those of the sweep's profiles
 
     @property
     def profiles(self) -> list[Profile]:
@@ -101,10 +103,14 @@ def build_plan(config: CoreConfig, options: SweepOptions) -> SweepPlan:
         journey_names = [j.name for j in config.journeys]
         journeys = _pick(list(options.journeys), journey_names, "journey", journey_names)
     chosen_pages = [config.page(name) for name in pages]
+    engines, devices = list(dict.fromkeys(engines)), list(dict.fromkeys(devices))
+    timing = [Profile(*name.split("/", 1)) for name in config.browsers.timing_profiles]
     return SweepPlan(
-        engines=list(dict.fromkeys(engines)), devices=list(dict.fromkeys(devices)), pages=chosen_pages,
+        engines=engines, devices=devices, pages=chosen_pages,
         journeys=[j for j in config.journeys if j.name in journeys],
         state_journeys=sorted({p.journey_state for p in chosen_pages if p.journey_state}),
+        samples=config.browsers.samples,
+        timing_profiles=[p for p in timing if p.engine in engines and p.device in devices],
     )
 
 

@@ -3,7 +3,8 @@
 The stage contract (siteward.stage): `plan(config, Options)` -> SweepPlan, `run(ctx, plan)`.
 Order of work: start the engines (a missing one becomes error records, all missing
 raises ToolMissing); then every journey and page check with bounded concurrency, a
-per-check timeout and retries (a retry that meets the same failure again stops them).
+per-check timeout and retries (a retry that meets the same failure again stops them);
+then the timing profiles' extra page loads (browsers/samples.py).
 A page that needs a journey's browser state gets it fresh on its own engine
 (browsers/state.py; each recording is a "storage-state" Artifact the audits stage reads
 from the store). Records of a check are emitted when its last attempt ends, so the
@@ -28,6 +29,7 @@ from browsers.plan import (
     journey_profiles,
 )
 from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
+from browsers.samples import TimingSamples
 from browsers.state import StateKeeper, StateUnavailable
 from browsers.visual import compare_with_baseline
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
@@ -119,6 +121,9 @@ class Sweep:
     said_once: set[tuple[str, ...]] = field(default_factory=set)
     emulation: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.samples = TimingSamples(self.ctx, self.plan)
+
     @property
     def settings(self):
         return self.ctx.config.browsers
@@ -189,14 +194,40 @@ class Sweep:
         executor = Executor(self.ctx, self.engines, self.devices)
         self.keeper = StateKeeper(self.ctx, self.engines, lambda task: self.final_attempt(executor, task))
         semaphore = asyncio.Semaphore(auto_concurrency(self.settings.concurrency))
-        with self.ctx.progress("browsers", len(tasks)) as bar:
-            async def run(task) -> None:
+        try:
+            with self.ctx.progress("browsers", len(tasks)) as bar:
+                async def run(task) -> None:
+                    async with semaphore:
+                        await self.run_with_retries(executor, task)
+                    bar.advance(task.label)
+
+                await asyncio.gather(*(run(t) for t in tasks))
+            await self.sample(executor, semaphore)
+        finally:
+            self.samples.flush()  # what was measured is kept, interrupted or not
+        self.emit_emulation()
+
+    async def sample(self, executor: Executor, semaphore: asyncio.Semaphore) -> None:
+        """The timing profiles' extra loads (browsers/samples.py), bounded like the checks."""
+        loads = self.samples.rounds()
+        if not loads:
+            return
+        with self.ctx.progress("timing samples", len(loads)) as bar:
+            async def load(task: PageTask) -> None:
                 async with semaphore:
-                    await self.run_with_retries(executor, task)
+                    try:
+                        state = (await self.keeper.state_for(task.page.journey_state, task.profile.engine)
+                                 if task.page.journey_state else None)
+                        measured = await asyncio.wait_for(executor.timing_load(task, state),
+                                                          timeout=self.settings.timeout_s)
+                        self.samples.add(task, measured)
+                    except asyncio.TimeoutError:
+                        self.samples.failed(task, f"timed out after {self.settings.timeout_s:g} s")
+                    except Exception as exc:  # noqa: BLE001 - a lost sample never sinks the sweep
+                        self.samples.failed(task, _describe_error(exc, self.engines[task.profile.engine]))
                 bar.advance(task.label)
 
-            await asyncio.gather(*(run(t) for t in tasks))
-        self.emit_emulation()
+            await asyncio.gather(*(load(t) for t in loads))
 
     # ----------------------------------------------------- attempts, retry
     def _error_attempt(self, task, message: str) -> Attempt:
@@ -266,11 +297,14 @@ class Sweep:
     def finish(self, task, final: Attempt, attempts: list[Attempt]) -> None:
         flaky = final.ok and len(attempts) > 1
         first_error = attempts[0].error
+        records = []
         for record in final.records:
             if isinstance(record, Finding) and record.check in ("journey", "page-load"):
                 record = self._annotate(record, flaky, len(attempts), first_error)
             if record.kind == "measurement" and final.screenshot:
                 record = record.model_copy(update={"evidence": [self.ctx.relative(final.screenshot)]})
+            records.append(record)
+        for record in self.samples.hold(task, records):
             self.ctx.emit(record)
         if flaky and isinstance(task, PageTask):
             self.ctx.emit(Finding(stage=STAGE, subject=final.subject, tags=final.tags, check="flaky", status="warn",

@@ -37,18 +37,24 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars"
 PagesOpt = Annotated[Optional[list[str]], typer.Option("--page", help="only this page (repeatable)")]
 
 
-def _execute(config_path, target, results, stages: list[str], options: dict | None = None, *,
-             baseline=None, quiet: bool = False, pages: list[str] | None = None,
-             branch: str | None = None, commit: str | None = None) -> None:
-    """Load the config, then hand the typed options of each stage to the runner (it plans, then runs)."""
-    from siteward.runner import RunRequest, execute
-
+def _load_for_run(config_path, target, results, pages: list[str] | None):
+    """The config with the demo's secrets defaulted; a --page it does not have is a usage error."""
     config = load_config(config_path, target=target, results=str(results) if results else None)
     _prepare_demo_secrets(config)
     known = {p.name for p in config.pages}
     unknown = sorted(set(pages or []) - known)
     if unknown:
         raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
+    return config
+
+
+def _execute(config_path, target, results, stages: list[str], options: dict | None = None, *,
+             baseline=None, quiet: bool = False, pages: list[str] | None = None,
+             branch: str | None = None, commit: str | None = None) -> None:
+    """Load the config, then hand the typed options of each stage to the runner (it plans, then runs)."""
+    from siteward.runner import RunRequest, execute
+
+    config = _load_for_run(config_path, target, results, pages)
     request = RunRequest(config, stages, options or {}, baseline_id=baseline, quiet=quiet, branch=branch, commit=commit)
     raise typer.Exit(execute(request, console))
 
@@ -216,12 +222,7 @@ def _compare_live(config_path, target, results, baseline_url, stages, engines, d
     bad = [s for s in stages if s not in ("browsers", "audits")]
     if bad:
         raise UsageError(f"compare --live --stage {bad[0]}: only browsers and audits alternate (load is not live-compared)")
-    config = load_config(config_path, target=target, results=str(results) if results else None)
-    _prepare_demo_secrets(config)
-    known = {p.name for p in config.pages}
-    unknown = sorted(set(pages or []) - known)
-    if unknown:
-        raise UsageError(f"--page {unknown[0]}: no such page in {config.source} (pages: {', '.join(sorted(known))})")
+    config = _load_for_run(config_path, target, results, pages)
     options = {"browsers": SweepOptions(engines=tuple(engines or ()), devices=tuple(devices or ()),
                                         pages=tuple(pages or ()), no_journeys=True),
                "audits": AuditOptions(pages=tuple(pages or ()))}

@@ -13,6 +13,7 @@ import traceback
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import ValidationError
@@ -92,12 +93,7 @@ def execute(request: RunRequest, console: Console) -> int:
             raise UsageError(f"--baseline {request.baseline_id}: {exc}") from None
     secrets = Secrets(config.secrets, source=config.source)
     identity = detect_identity(request.branch, request.commit)
-    run_id = new_run_id()
-    run_dir = config.results_root() / run_id
-    try:
-        run_dir.mkdir(parents=True, exist_ok=False)
-    except OSError as exc:
-        raise UsageError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
+    run_id, run_dir = _new_run_dir(config)
     store.create_run(
         run_id=run_id, target=config.target.name or config.target.base_url, fingerprint=config.fingerprint(),
         config=config.snapshot(), stages=request.stages, run_dir=run_dir.resolve(),
@@ -235,13 +231,18 @@ class LiveRequest:
     max_rounds: int = 20
 
 
-def _live_run(store: Store, config: SitewardConfig, request: RunRequest, name: str, branch: str, commit: str):
+def _new_run_dir(config: SitewardConfig) -> tuple[str, Path]:
     run_id = new_run_id()
     run_dir = config.results_root() / run_id
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except OSError as exc:
         raise UsageError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
+    return run_id, run_dir
+
+
+def _live_run(store: Store, config: SitewardConfig, request: RunRequest, name: str, branch: str, commit: str):
+    run_id, run_dir = _new_run_dir(config)
     store.create_run(run_id=run_id, target=name, fingerprint=config.fingerprint(), config=config.snapshot(),
                      stages=request.stages, run_dir=run_dir.resolve(), branch=branch, commit=commit,
                      track_stages=True)
