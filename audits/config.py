@@ -18,7 +18,7 @@ DEFAULT_CHROME_FLAGS = [
 
 class AuditsConfig(Strict):
     lighthouse: bool = True
-    presets: list[Literal["mobile", "desktop"]] = Field(default_factory=lambda: ["mobile", "desktop"])
+    presets: list[Literal["mobile", "desktop"]] = Field(default_factory=lambda: ["mobile", "desktop"], min_length=1)
     # 5: with pooled baselines a run's median of 5 is steady enough to test (benchmarks/bench_spread.py);
     # `siteward demo` sets its own 1 to stay under 10 minutes.
     runs: int = Field(5, ge=1, le=25, description="Lighthouse runs per page and preset")

@@ -48,9 +48,9 @@ def check_timing_profiles(names: list[str]) -> list[str]:
 
 
 class BrowsersConfig(Strict):
-    engines: list[str] = Field(default_factory=lambda: ["chromium", "firefox", "webkit"])
+    engines: list[str] = Field(default_factory=lambda: ["chromium", "firefox", "webkit"], min_length=1)
     # Device profile names (see browsers.devices); "desktop" is a plain 1366x768 window.
-    devices: list[str] = Field(default_factory=lambda: ["desktop", "iphone-13", "pixel-7"])
+    devices: list[str] = Field(default_factory=lambda: ["desktop", "iphone-13", "pixel-7"], min_length=1)
     concurrency: int = Field(0, ge=0, le=32, description="parallel checks; 0 = sized to the machine")
     timeout_s: float = Field(60, gt=0, le=600, description="per-check timeout")
     retries: int = Field(1, ge=0, le=3)

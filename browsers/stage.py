@@ -33,7 +33,7 @@ from browsers.samples import TimingSamples
 from browsers.state import StateKeeper, StateUnavailable
 from browsers.visual import compare_with_baseline
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
-from siteward.errors import ToolMissing
+from siteward.errors import ToolMissing, UsageError
 from siteward.journeys import FirstFailure, config_dir, load_python_journey, secret_problem
 from siteward.records import Finding
 from siteward.stage import StageContext, run_async
@@ -47,6 +47,9 @@ ENGINE_HINTS = {**INSTALL_HINTS, "webkit": WEBKIT_HINT}
 def plan(config, options: SweepOptions) -> SweepPlan:
     """What the sweep will check; bad names and a bad Python journey are exit 2 before any browser."""
     sweep = build_plan(config, options)
+    if not sweep.pages and not sweep.journeys:
+        raise UsageError("the browsers stage has nothing to check: no [[pages]] or [[journeys]] selected "
+                         "(add some, or leave \"browsers\" out of `stages` / use --stage)")
     for journey in sweep.journeys:
         if journey.python:
             load_python_journey(journey.python, config_dir(config))
@@ -54,10 +57,6 @@ def plan(config, options: SweepOptions) -> SweepPlan:
 
 
 def run(ctx: StageContext, plan: SweepPlan) -> None:
-    if not plan.pages and not plan.journeys:
-        ctx.emit(Finding(stage=STAGE, subject="browsers", check="sweep", status="skip", severity="info",
-                         message="no pages or journeys selected"))
-        return
     require_target(ctx.config.target.base_url)
     run_async(Sweep(ctx, plan).run(), run=_run_interruptible)
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 
 from siteward.errors import ConfigError
-from siteward.schema import Strict
+from siteward.schema import MAX_NAME, Strict
 from siteward.secrets import REFERENCE, Secrets
 
 STEP_ACTIONS = (
@@ -90,7 +90,7 @@ class Step(Strict):
 class JourneyConfig(Strict):
     """[[journeys]]: engine and device names are checked by the composed config (siteward.config)."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9_.-]+$")
     steps: list[Step] = Field(default_factory=list)
     python: str | None = Field(None, description="module:function of a Python journey (Playwright engines only)")
     engines: list[str] = Field(default_factory=list, description="empty = all configured engines")

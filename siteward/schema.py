@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+MAX_NAME = 80  # page and journey names end up in file names and report ids
+
+
 class Strict(BaseModel):
     """Every config table: unknown keys are errors (the loader suggests the closest name)."""
 
@@ -42,11 +45,14 @@ class TargetConfig(Strict):
             port = 0
         if port == 0:
             raise ValueError(f"expected a port number 1-65535 in {url!r}")
+        if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
+            raise ValueError(f"expected a base URL without ?query or #fragment (pages add their paths to it), "
+                             f"got {url!r}")
         return url.rstrip("/")
 
 
 class PageConfig(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9_.-]+$")
     path: str = Field(description="path below base_url, e.g. /product/canvas-sneaker")
     required: list[str] = Field(default_factory=list, description="selectors that must be visible")
     mask: list[str] = Field(default_factory=list, description="selectors masked in screenshots")
@@ -70,11 +76,42 @@ def _off(table: object) -> object:
     return {k: None if v == OFF else v for k, v in table.items()} if isinstance(table, dict) else table
 
 
-def _non_negative(limits: dict[str, Limit], where: str = "") -> dict[str, Limit]:
+# Every metric a budget can limit (browsers and Lighthouse; load has [load.thresholds]).
+# The stages' tests check that what they measure is named here.
+RESOURCE_TYPES = ("total", "document", "script", "stylesheet", "image", "media", "font", "other", "third_party")
+BUDGET_METRICS = (
+    "ttfb_ms", "response_ms", "fp_ms", "fcp_ms", "lcp_ms", "dcl_ms", "load_ms", "cls", "step_ms", "mark_ms",
+    "journey_ms", "visual_diff_ratio",
+    "performance_score", "accessibility_score", "best_practices_score", "seo_score", "speed_index_ms",
+    "tbt_ms", "tti_ms", "server_response_ms",
+    *(f"{kind}_{resource}" for kind in ("bytes", "requests") for resource in RESOURCE_TYPES),
+)
+RATIO_METRICS = ("cls", "visual_diff_ratio")  # a share or a score, not a count of milliseconds
+
+
+def _closest(name: str, names: tuple[str, ...]) -> str:
+    from difflib import get_close_matches
+
+    match = get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _checked_limits(limits: dict[str, object], where: str = "") -> dict[str, object]:
+    """Known metric names, numbers (not booleans or text), >= 0, scores within 0..1."""
     for key, value in limits.items():
-        if value is not None and value < 0:
-            raise ValueError(f"budget {where}{key} must be >= 0, got {value:g}" if where else
-                             f"budget {key!r} must be >= 0, got {value:g}")
+        name = f"budgets.{where}{key}"
+        if key not in BUDGET_METRICS:
+            raise ValueError(f"{name}: unknown metric {key!r}{_closest(key, BUDGET_METRICS)} "
+                             f"(metrics: see the README's Budgets section)")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number or \"off\", got {value!r}")
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value:g}")
+        if key.endswith("_score") and value > 1:
+            raise ValueError(f"{name} is a minimum score between 0 and 1 (Lighthouse's 90 is 0.9), "
+                             f"got {value:g}")
     return limits
 
 
@@ -102,22 +139,11 @@ class BudgetsConfig(Strict):
         for table, defaults in DEFAULT_BUDGETS.items():
             key = "global_" if table == "global" and "global_" in merged else table
             if isinstance(merged.get(key), dict):
-                merged[key] = {**defaults, **_off(merged[key])}
+                merged[key] = {**defaults, **_checked_limits(_off(merged[key]), f"{table}.")}
         if isinstance(merged.get("pages"), dict):
-            merged["pages"] = {page: _off(limits) for page, limits in merged["pages"].items()}
+            merged["pages"] = {page: _checked_limits(_off(limits), f"pages.{page}.") if isinstance(limits, dict)
+                               else limits for page, limits in merged["pages"].items()}
         return merged
-
-    @field_validator("global_", "mobile", "desktop")
-    @classmethod
-    def _tables_non_negative(cls, limits: dict[str, Limit]) -> dict[str, Limit]:
-        return _non_negative(limits)
-
-    @field_validator("pages")
-    @classmethod
-    def _pages_non_negative(cls, pages: dict[str, dict[str, Limit]]) -> dict[str, dict[str, Limit]]:
-        for page, limits in pages.items():
-            _non_negative(limits, f"{page}.")
-        return pages
 
     def limit_for(self, metric: str, *, page: str | None = None, form_factor: str | None = None) -> float | None:
         limit = self.global_.get(metric)

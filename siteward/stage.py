@@ -44,7 +44,8 @@ class CoreConfig(Strict):
     sections ([browsers], [visual], [audits], [load]) to it; a stage reads its own section."""
 
     target: TargetConfig
-    stages: list[StageName] = Field(default_factory=lambda: list(STAGES), description="what `siteward run` runs")
+    stages: list[StageName] = Field(default_factory=lambda: list(STAGES), min_length=1,
+                                    description="what `siteward run` runs")
     pages: list[PageConfig] = Field(default_factory=list)
     journeys: list[JourneyConfig] = Field(default_factory=list)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
@@ -75,16 +76,21 @@ class CoreConfig(Strict):
         for name, env in self.secrets.items():
             if not env.replace("_", "").isalnum():
                 raise ValueError(f"secrets.{name} must name an environment variable, got {env!r}")
+        journey_names = [j.name for j in self.journeys]
+        dupes = sorted({n for n in journey_names if journey_names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"journeys: journey names must be unique; repeated: {', '.join(dupes)}")
         for j_index, journey in enumerate(self.journeys):
             for index, step in enumerate(journey.steps):
-                for ref in REFERENCE.findall(step.value or ""):
-                    if ref not in self.secrets:
-                        declared = ", ".join(sorted(self.secrets)) or "none"
-                        raise ValueError(
-                            f"journeys[{j_index}].steps[{index}].value: journey '{journey.name}' step {index + 1}"
-                            f" uses ${{secrets.{ref}}},"
-                            f" which is not declared under [secrets] (declared: {declared})"
-                        )
+                for key, text in step.model_dump(exclude_none=True).items():
+                    for ref in REFERENCE.findall(text) if isinstance(text, str) else ():
+                        if ref not in self.secrets:
+                            declared = ", ".join(sorted(self.secrets)) or "none"
+                            raise ValueError(
+                                f"journeys[{j_index}].steps[{index}].{key}: journey '{journey.name}' step"
+                                f" {index + 1} uses ${{secrets.{ref}}}, which is not declared under [secrets]"
+                                f" (declared: {declared})"
+                            )
         return self
 
     def page(self, name: str) -> PageConfig:

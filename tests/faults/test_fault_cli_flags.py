@@ -69,7 +69,7 @@ BAD_FLAGS = [
     ("run", "--stage", WORDS.filter(lambda w: w not in ("browsers", "audits", "loadtests"))),
     # A branch or commit name with spaces, control characters or 201+ characters.
     ("run", "--branch", st.one_of(st.just(" "), WORDS.map(lambda w: f"{w} {w}"), LONG_NAMES)),
-    ("sweep", "--commit", st.one_of(WORDS.map(lambda w: f"{w}\t"), LONG_NAMES)),
+    ("sweep", "--commit", st.one_of(WORDS.map(lambda w: f"{w}\tx"), LONG_NAMES)),
     # An unknown baseline used to surface only after the whole run, with no report written.
     ("sweep", "--baseline", WORDS),
     ("audit", "--baseline", WORDS),
