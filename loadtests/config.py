@@ -42,22 +42,24 @@ class RouteConfig(Strict):
 
 
 class LoadConfig(Strict):
-    peak_rps: float | None = Field(5, gt=0, description="observed peak requests/s (from analytics)")
-    peak_users: int | None = Field(None, gt=0, description="or observed peak concurrent users")
+    peak_rps: float | None = Field(5, gt=0, le=50_000, description="observed peak requests/s (from analytics)")
+    peak_users: int | None = Field(None, gt=0, le=20_000, description="or observed peak concurrent users")
     multiplier: float = Field(10, gt=0, le=1000)
     # peak: warm-up, ramp to multiplier x peak, hold, spike, ramp down (closed model, users
     # with think time); open: a fixed arrival rate whatever the response times;
     # steady: a constant number of users for the whole duration (benchmarks, soak tests).
     profile: Literal["peak", "open", "steady"] = "peak"
-    duration_s: float = Field(60, gt=0)
+    duration_s: float = Field(60, gt=0, le=86_400)
     think_time_s: tuple[float, float] = (0.5, 2.0)
     spike_factor: float = Field(1.5, ge=1, le=10, description="the spike's height relative to the target")
-    open_pool_s: float = Field(2.0, gt=0, description="open model: users kept = rate x this (slowest response it absorbs)")
+    open_pool_s: float = Field(2.0, gt=0, le=60, description="open model: users kept = rate x this (slowest response it absorbs)")
     workers: int = Field(0, ge=0, le=64, description="Locust worker processes; 0 = one per core")
     allow_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
-    max_users: int = Field(2000, gt=0)
-    max_rps: float = Field(5000, gt=0)
-    max_duration_s: float = Field(3600, gt=0)
+    # Caps a run may raise up to the hard ceilings (le=...): past those one machine's Locust and
+    # the memory it needs are the limit, not the shop; a run above its caps is refused (exit 2).
+    max_users: int = Field(2000, gt=0, le=20_000)
+    max_rps: float = Field(5000, gt=0, le=50_000)
+    max_duration_s: float = Field(3600, gt=0, le=86_400)
     routes: list[RouteConfig] = Field(default_factory=list, description="empty = the shop model's defaults")
     samples: dict[str, list[str]] = Field(
         default_factory=dict,

@@ -35,6 +35,11 @@ CASES = [
     ("no presets", ("audits", "presets"), [], ["audits.presets", "at least 1"]),
     ("base URL with a query", ("target", "base_url"), "http://127.0.0.1:8000/?utm=x", ["target.base_url", "?query"]),
     ("base URL with a fragment", ("target", "base_url"), "http://127.0.0.1:8000/#top", ["target.base_url", "#fragment"]),
+    # resource caps a config could raise without end
+    ("a billion users", ("load", "max_users"), 10**9, ["load.max_users", "20000"]),
+    ("a billion requests/s", ("load", "max_rps"), 1e9, ["load.max_rps", "50000"]),
+    ("a year of load", ("load", "max_duration_s"), 3.2e7, ["load.max_duration_s", "86400"]),
+    ("a year-long duration", ("load", "duration_s"), 3.2e7, ["load.duration_s", "86400"]),
     ("page name of 5000 characters", ("pages", 0, "name"), "p" * 5000, ["pages[0].name", "80"]),
 ]
 
