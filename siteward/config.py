@@ -20,6 +20,7 @@ from audits.config import AuditsConfig
 from browsers.config import BrowsersConfig, VisualConfig, check_devices, check_engines
 from loadtests.config import LoadConfig
 from siteward.errors import ConfigError
+from siteward.secrets import mask_url_passwords
 from siteward.stage import BUILTIN_SOURCE, CoreConfig
 
 __all__ = ["BUILTIN_SOURCE", "SitewardConfig", "builtin_config_text", "load_config", "parse_config"]
@@ -98,7 +99,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         else:
             msg = e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {mask_url_passwords(repr(got))})"
             if "got" in msg:
                 shown = ""
             lines.append(f"{key}: {msg}{shown}")

@@ -31,7 +31,7 @@ from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
 from siteward.identity import detect_identity
 from siteward.records import Finding
-from siteward.secrets import Secrets
+from siteward.secrets import REFERENCE, Secrets
 from siteward.stage import StageContext, StageModule
 from siteward.store import Store, new_run_id
 from siteward.target import require_target
@@ -81,17 +81,49 @@ def plan_stages(request: RunRequest) -> dict[str, Any]:
             for name in request.stages}
 
 
+def needed_secrets(config: SitewardConfig, plans: dict[str, Any]) -> dict[str, str]:
+    """Secret name -> what needs it, for the work the plans will do (skipped journeys need none)."""
+    journeys = {j.name: j for j in config.journeys}
+    wanted = [j.name for j in getattr(plans.get("browsers"), "journeys", [])]
+    for plan in plans.values():
+        wanted += [p.journey_state for p in getattr(plan, "pages", []) if p.journey_state]
+    needed: dict[str, str] = {}
+    for name in dict.fromkeys(wanted):
+        for step in journeys[name].steps:
+            for text in step.model_dump(exclude_none=True).values():
+                for ref in REFERENCE.findall(text) if isinstance(text, str) else ():
+                    needed.setdefault(ref, f"journey {name!r}")
+    if "loadtests" in plans:
+        for ref in REFERENCE.findall(config.load.model_dump_json(include={"routes"})):
+            needed.setdefault(ref, "load.routes")
+    return needed
+
+
+def check_secrets(config: SitewardConfig, plans: dict[str, Any], secrets: Secrets) -> None:
+    """Every secret the run will use is set and maskable, else exit 2 before anything runs."""
+    problems = []
+    for name, user in needed_secrets(config, plans).items():
+        try:
+            secrets.value(name)
+        except SitewardError as exc:
+            problems.append(f"{exc.message.removeprefix(config.source + ': ')} (used by {user})")
+    if problems:
+        raise UsageError(f"{config.source}: " + "; ".join(problems),
+                         hint="export the variables, or leave out what uses them (--no-journeys, --stage)")
+
+
 def execute(request: RunRequest, console: Console) -> int:
     """Run the requested stages into a new run directory and return the exit code."""
     config = request.config
     plans = plan_stages(request)
+    secrets = Secrets(config.secrets, source=config.source)
+    check_secrets(config, plans, secrets)
     store = Store(config.history_path())
     if request.baseline_id:  # an unknown --baseline is exit 2 now, not after the whole run
         try:
             store.run(request.baseline_id)
         except UsageError as exc:
             raise UsageError(f"--baseline {request.baseline_id}: {exc}") from None
-    secrets = Secrets(config.secrets, source=config.source)
     identity = detect_identity(request.branch, request.commit)
     run_id, run_dir = _new_run_dir(config)
     store.create_run(
@@ -266,12 +298,13 @@ def execute_live(live: LiveRequest, console: Console) -> int:
         raise UsageError("--baseline-url and --target name the same site: nothing to compare")
     plans = {"A": plan_stages(replace(request, config=config_a)), "B": plan_stages(request)}
     configs = {"A": config_a, "B": config_b}
+    secrets = Secrets(config_b.secrets, source=config_b.source)
+    check_secrets(config_b, plans["B"], secrets)
     store = Store(config_b.history_path())
     identity = detect_identity(request.branch, request.commit)
     name = f"{config_b.target.name or config_b.target.base_url} (live A/B)"
     runs = {side: _live_run(store, configs[side], request, name, identity.branch if side == "B" else "",
                             identity.commit if side == "B" else "") for side in ("A", "B")}
-    secrets = Secrets(config_b.secrets, source=config_b.source)
     settings = Settings.from_config(regressions_config(config_b.snapshot()))
     console.print(f"siteward: live A/B, A = {escape(config_a.target.base_url)} (run {runs['A'][0]}), "
                   f"B = {escape(config_b.target.base_url)} (run {runs['B'][0]}), up to {live.max_rounds} rounds")

@@ -45,6 +45,9 @@ class TargetConfig(Strict):
             port = 0
         if port == 0:
             raise ValueError(f"expected a port number 1-65535 in {url!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("expected a base URL without user:password@ (it would be written to every report "
+                             "and the history); keep credentials in [secrets] and journeys")
         if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
             raise ValueError(f"expected a base URL without ?query or #fragment (pages add their paths to it), "
                              f"got {url!r}")

@@ -14,6 +14,17 @@ from siteward.errors import ConfigError
 
 REFERENCE = re.compile(r"\$\{secrets\.([A-Za-z0-9_]+)\}")
 MASK = "********"
+# Shorter values are refused: masking "abc" wherever it appears would mangle every report, and
+# not masking it would leak it.
+MIN_SECRET_LENGTH = 4
+
+
+URL_PASSWORD = re.compile(r"(//[^/@\s:]*):[^@/\s]*@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """http://user:pass@host -> http://user:********@host, wherever such a URL appears in text."""
+    return URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
 
 
 class Secrets:
@@ -30,6 +41,12 @@ class Secrets:
         if name not in self._values:
             raise ConfigError(
                 f"{self._source}: secrets.{name} needs the environment variable {self._env_names[name]} to be set"
+                " (it is unset or empty)"
+            )
+        if len(self._values[name]) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"{self._source}: secrets.{name}: the value of {self._env_names[name]} is shorter than "
+                f"{MIN_SECRET_LENGTH} characters, too short to be masked in reports and logs; use a longer secret"
             )
         return self._values[name]
 
@@ -43,7 +60,7 @@ class Secrets:
     def redact(self, text: str) -> str:
         # Longest first, so a secret that contains another is masked whole.
         for value in sorted(self._values.values(), key=len, reverse=True):
-            if len(value) >= 4:
+            if len(value) >= MIN_SECRET_LENGTH:
                 text = text.replace(value, MASK)
         return text
 
