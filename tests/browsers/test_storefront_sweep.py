@@ -108,6 +108,10 @@ def test_a_render_error_is_an_uncaught_exception_and_a_missing_list(faulty_shop,
     [failed] = findings(ctx, "journey", "fail")
     assert failed.data["visible_errors"], (failed.message, failed.data)  # the error boundary's text
     assert findings(ctx, "uncaught-exception", "fail")
+    # The page needs the state of app-fill-cart, which cannot pass on a list that does not render:
+    # the page is not checked (an error naming the journey), rather than checked on the login page.
+    [blocked] = [f for f in findings(ctx, "journey-state") if f.tags.get("page") == "app-products"]
+    assert blocked.status == "error" and "app-fill-cart" in blocked.message, blocked.message
 
 
 def test_a_main_thread_blocked_list_fails_the_paint_budget_on_chromium(faulty_shop, tmp_path):
