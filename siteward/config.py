@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -140,6 +141,33 @@ def builtin_config_text() -> str:
     return resources.files("siteward").joinpath("demo.toml").read_text(encoding="utf-8")
 
 
+MAX_CONFIG_BYTES = 1_000_000  # a siteward.toml is a few kilobytes; a device or a huge file is a mistake
+
+
+def _read_config_file(path: Path, source: str) -> str:
+    """A regular file of bounded size, read without blocking (a FIFO or a device is refused, not read)."""
+    try:
+        info = path.stat()  # follows a symlink: what it points to must be a regular file too
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{source}: not a regular file (a directory, pipe or device cannot be a config)")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: {info.st_size} bytes, more than a config's limit of {MAX_CONFIG_BYTES}")
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: more than a config's limit of {MAX_CONFIG_BYTES} bytes")
+        return data.decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc}") from None
+
+
 def load_config(path: str | Path | None = None, *, target: str | None = None, results: str | None = None) -> SitewardConfig:
     """Load `path`, else ./siteward.toml if present, else the built-in demo shop config."""
     if path is None and Path(DEFAULT_CONFIG_NAME).is_file():
@@ -148,12 +176,7 @@ def load_config(path: str | Path | None = None, *, target: str | None = None, re
         source, text = BUILTIN_SOURCE, builtin_config_text()
     else:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: config file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read config: {exc}") from None
+        text = _read_config_file(Path(path), source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -85,3 +85,24 @@ def test_every_metric_the_stages_measure_can_have_a_budget():
 
     measured = {s.name for s in metric_specs()} | set(timing_values({}))
     assert measured - set(BUDGET_METRICS) == set()
+
+
+def test_a_config_path_that_is_no_regular_file_or_too_big_is_refused_without_reading(tmp_path):
+    import os
+
+    from siteward.config import MAX_CONFIG_BYTES, load_config
+
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)  # reading it would block forever: no writer
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(fifo)
+    device = tmp_path / "zero.toml"
+    device.symlink_to("/dev/zero")  # reading it would fill the memory
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(device)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(tmp_path)
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (MAX_CONFIG_BYTES + 1))
+    with pytest.raises(ConfigError, match="limit"):
+        load_config(big)
