@@ -77,12 +77,20 @@ def make_client(timeout_s: float, headers: dict[str, str] | None = None) -> http
     )
 
 
+MAX_BODY_BYTES = 10_000_000  # after decompression: a 1 MB gzip bomb once grew the process to 2 GB
+
+
 def _read_within(response: httpx.Response, limit_s: float) -> bytes:
     """The whole body, or ReadTimeout: httpx's read timeout is per chunk, so a page that
-    trickles a byte every half second would otherwise be read forever."""
-    started, chunks = time.monotonic(), []
+    trickles a byte every half second would otherwise be read forever. Bounded in size too
+    (what it decompresses to, not what travelled)."""
+    started, chunks, size = time.monotonic(), [], 0
     for chunk in response.iter_bytes():
         chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise httpx.DecodingError(f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB once decompressed;"
+                                      " not read further", request=response.request)
         if time.monotonic() - started > limit_s:
             raise httpx.ReadTimeout(f"the body did not finish within {limit_s:g} s", request=response.request)
     return b"".join(chunks)
