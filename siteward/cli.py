@@ -6,6 +6,8 @@ Errors siteward raises on purpose print one message and exit with their code
 
 from __future__ import annotations
 
+import errno
+
 import os
 import sys
 import traceback
@@ -273,7 +275,13 @@ def shop(
             parse_fault(f)
         except ValueError as exc:
             raise UsageError(f"--fault {f}: {exc}") from None
-    serve(host=host, port=port, faults=list(fault or []))
+    try:
+        serve(host=host, port=port, faults=list(fault or []))
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise UsageError(f"--host {host} --port {port}: cannot listen there: {exc.strerror}",
+                         hint="pick another --port, or 0 for a free one") from None
 
 
 @app.command()

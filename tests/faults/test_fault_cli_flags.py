@@ -146,3 +146,19 @@ def test_a_results_root_that_is_a_file_exits_2_before_measuring(tmp_path, capsys
     err = capsys.readouterr().err
     assert str(blocker) in err and "Traceback" not in err
     assert blocker.read_text() == "not a directory"
+
+
+def test_the_shop_on_a_busy_port_is_exit_2_not_an_internal_error(tmp_path):
+    import socket
+
+    from fault_support import run_cli
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        code, out, err = run_cli("shop", "--port", str(busy.getsockname()[1]), out_dir=tmp_path, timeout=60)
+    finally:
+        busy.close()
+    assert code == 2, (out, err)
+    assert "cannot listen there" in err and "internal error" not in err and "Traceback" not in err
