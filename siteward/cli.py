@@ -10,6 +10,7 @@ import errno
 
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -324,11 +325,21 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"siteward: error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
         return exc.exit_code
     except Exception as exc:  # a bug: say so briefly, keep the trace in a file
-        crash = Path(os.environ.get("TMPDIR", "/tmp")) / "siteward-crash.txt"
-        crash.write_text(traceback.format_exc(), encoding="utf-8")
-        console.print(f"siteward: internal error: {type(exc).__name__}: {exc} (trace: {crash})", markup=False)
+        where = _write_crash_file(traceback.format_exc())
+        console.print(f"siteward: internal error: {type(exc).__name__}: {exc} ({where})", markup=False)
         return EXIT_CANNOT_MEASURE
     return 0
+
+
+def _write_crash_file(trace: str) -> str:
+    """The trace in a new file of its own (mkstemp: a unique name, never following a planted link)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="siteward-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(trace)
+        return f"trace: {path}"
+    except OSError as exc:
+        return f"the trace could not be written: {exc.strerror or exc}"
 
 
 def console_script() -> None:

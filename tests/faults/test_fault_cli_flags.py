@@ -162,3 +162,26 @@ def test_the_shop_on_a_busy_port_is_exit_2_not_an_internal_error(tmp_path):
         busy.close()
     assert code == 2, (out, err)
     assert "cannot listen there" in err and "internal error" not in err and "Traceback" not in err
+
+
+def test_an_internal_error_writes_its_trace_to_a_new_file_never_through_a_planted_link(tmp_path, monkeypatch, capsys):
+    """A bug cannot be made to happen on purpose: a command that raises stands in for one."""
+    import siteward.cli as cli
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "siteward-crash.txt").symlink_to(victim)  # the fixed name the trace used to be written to
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(cli.tempfile, "tempdir", None)  # re-read TMPDIR
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "app", broken)
+    assert cli.main(["doctor"]) == 3
+    out = "".join(capsys.readouterr())
+    assert "internal error: RuntimeError: a bug" in out and "Traceback" not in out
+    assert victim.read_text() == "precious"
+    [trace] = tmp_path.glob("siteward-crash-*.txt")
+    assert "RuntimeError: a bug" in trace.read_text() and str(trace) in out
+
