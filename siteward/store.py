@@ -12,7 +12,7 @@ import secrets as _random
 import sqlite3
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -230,7 +230,7 @@ class Store:
                 known = ", ".join(r.id for r in self.runs(limit=5)) or "none yet"
                 raise UsageError(f"no run {run_id!r} in {self.path} (latest: {known})")
             row = rows[0]
-        return RunInfo.from_row(row)
+        return self._located(RunInfo.from_row(row))
 
     def runs(self, *, target: str | None = None, fingerprint: str | None = None,
              verdict: str | None = None, before: str | None = None, limit: int | None = None) -> list[RunInfo]:
@@ -246,7 +246,15 @@ class Store:
         sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY rowid DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [RunInfo.from_row(r) for r in self._conn().execute(sql, args)]
+        return [self._located(RunInfo.from_row(r)) for r in self._conn().execute(sql, args)]
+
+    def _located(self, info: RunInfo) -> RunInfo:
+        """A results root that was moved or copied keeps its run folders next to its history:
+        there they are, not at the absolute path stored when the run was made (the original)."""
+        beside = self.path.parent / info.run_dir.name
+        if beside != info.run_dir and beside.is_dir():
+            return replace(info, run_dir=beside)
+        return info
 
     def latest_passing(self, run: RunInfo) -> RunInfo | None:
         """The latest passing run of the same target and config (any branch, complete or not)."""

@@ -198,3 +198,26 @@ def test_a_history_from_the_old_schema_is_upgraded_in_place(tmp_path):
                             "started", "finished", "verdict", "exit_code"]
     assert {"branch", "commit_id", "stages_done"} <= set(columns)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_copied_results_root_renders_into_the_copy_not_the_original(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    original = tmp_path / "results"
+    store = Store(original / "history.sqlite")
+    run_dir = original / "20260101-000000-abcdef"
+    run_dir.mkdir(parents=True)
+    store.create_run(run_id="20260101-000000-abcdef", target="t", fingerprint="f", config={}, stages=["browsers"],
+                     run_dir=run_dir.resolve())
+    store.close()
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    assert Store(copy / "history.sqlite").run("20260101").run_dir == copy / "20260101-000000-abcdef"
+
+    done = subprocess.run([sys.executable, "-m", "siteward.cli", "report", "20260101", "--results", str(copy)],
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert (copy / "20260101-000000-abcdef" / "report.html").is_file()
+    assert not (run_dir / "report.html").exists()  # the original is left as it was
