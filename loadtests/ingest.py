@@ -8,6 +8,8 @@ per-second values. Thresholds are judged from these measurements by reports/.
 
 from __future__ import annotations
 
+import csv
+import itertools
 import json
 import math
 from pathlib import Path
@@ -162,6 +164,7 @@ def emit_results(ctx: StageContext, plan: LoadPlan, model: TrafficModel, result:
     for measurement in load_measurements(plan, raw, model.route_keys(), evidence):
         ctx.emit(measurement)
 
+    _emit_failures(ctx, result.out_dir / "locust_failures.csv", base_tags, evidence)
     if raw.get("aborted"):
         ctx.emit(Finding(stage="loadtests", subject="all", check="abort", status="fail", severity="critical",
                          message=f"load test stopped early: {raw['aborted']}", evidence=evidence, tags=base_tags))
@@ -180,6 +183,41 @@ def emit_results(ctx: StageContext, plan: LoadPlan, model: TrafficModel, result:
         ctx.emit(Finding(stage="loadtests", subject="all", check="load-run", status="error",
                          message=f"Locust processes exited with {failed_codes}; see the Locust logs",
                          evidence=[ctx.relative(p) for p in result.logs if p.is_file()], tags=base_tags))
+
+
+OFF_TARGET = "leaves the load target"  # loadtests/locustfile.py TargetOnlyRequest
+
+
+def failure_rows(path: Path, limit: int = 200) -> list[tuple[str, str, int]]:
+    """(request, error, occurrences) from Locust's failures CSV, most frequent first."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as file:
+            rows = list(itertools.islice(csv.DictReader(file), limit))
+    except OSError:
+        return []
+    found = [(f"{r.get('Method', '')} {r.get('Name', '')}".strip(), r.get("Error", ""),
+              int(r.get("Occurrences") or 0)) for r in rows]
+    return sorted(found, key=lambda row: -row[2])
+
+
+def _emit_failures(ctx: StageContext, path: Path, tags: dict[str, str], evidence: list[str]) -> None:
+    """Why requests failed, in words: the most frequent errors, and any redirect that was not followed
+    because it led off the target (a finding that fails the run: the model sends shoppers elsewhere)."""
+    rows = failure_rows(path)
+    if not rows:
+        return
+    off_target = [row for row in rows if OFF_TARGET in row[1]]
+    if off_target:
+        route, error, count = off_target[0]
+        ctx.emit(Finding(stage="loadtests", subject=route, check="redirect-off-target", status="fail",
+                         severity="critical", tags=tags, evidence=evidence,
+                         message=f"{route}: {error} ({count} time(s)); the other host received nothing",
+                         data={"routes": [r for r, _, _ in off_target][:10]}))
+    top = "; ".join(f"{route}: {ctx.secrets.redact(error)[:200]} x{count}" for route, error, count in rows[:3])
+    ctx.emit(Finding(stage="loadtests", subject="all", check="load-errors", status="warn", severity="minor",
+                     tags=tags, evidence=evidence, message=f"most frequent request failures: {top}",
+                     data={"failures": [{"request": r, "error": ctx.secrets.redact(e)[:300], "count": c}
+                                        for r, e, c in rows[:10]]}))
 
 
 def _emit_saturation(ctx: StageContext, result: LocustProcesses, locust_warnings: list[dict]) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit
 import gevent
 from gevent.queue import Queue
 from locust import FastHttpUser, LoadTestShape, events, task
+from locust.contrib.fasthttp import FastRequest
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -224,6 +225,22 @@ def _take_ticket() -> None:
         STATE.dropped += 1  # no user was free in time: the arrival is lost (k6: dropped_iterations)
 
 
+class RedirectOffTarget(OSError):
+    """An OSError, so Locust records it as the request's failure rather than a crash of the user."""
+
+
+class TargetOnlyRequest(FastRequest):
+    """A request that follows redirects only within the origin it started at (the checked target):
+    a Location on another host is a failed request naming it, and that host sees no connection."""
+
+    def redirect(self, code: int, location: str) -> None:
+        new = self.url_split.redirect(location)
+        if (new.scheme, new.host, new.port) != self.original_origin:
+            raise RedirectOffTarget(f"redirect ({code}) to {location} leaves the load target: not followed"
+                                    " (load only goes to the checked target)")
+        super().redirect(code, location)
+
+
 class ShopVisitor(FastHttpUser):
     """One visitor: one request per task, thinking (closed) or waiting for an arrival (open)."""
 
@@ -237,6 +254,7 @@ class ShopVisitor(FastHttpUser):
         return max(0.0, self.rng.uniform(low, high) - self.last_request_s)
 
     def on_start(self) -> None:
+        self.client.client.request_type = TargetOnlyRequest
         self.rng = random.Random()
         self.pending: list = []
         self.last_request_s = 0.0

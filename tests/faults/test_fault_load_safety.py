@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fault_support import only_run, run_cli
+from fault_support import findings, only_run, run_cli
 from loadtests.shapes import make_plan
 from siteward.cli import main
 from siteward.errors import UsageError
@@ -135,3 +135,49 @@ def test_a_real_run_at_the_caps_never_exceeds_them(own_shop, tmp_path):
         code, _, err = run_cli("load", "-c", str(config), "--target", own_shop.url, "--results",
                                str(tmp_path / "refused"), "-q", *extra, out_dir=tmp_path / "cli-refused")
         assert code == 2 and "max_" in err, (extra, err)
+
+
+@contextmanager
+def redirecting_target(location: str) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 whose every answer is a 302 to `location` (the catalog API too)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Redirect(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_HEAD = _answer  # noqa: N815 - http.server's names
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_load_never_follows_a_redirect_off_the_target(tmp_path):
+    """Before: a target answering 302 to a host off the allow list sent 13 requests there."""
+    config = tmp_path / "siteward.toml"
+    config.write_text('[target]\nbase_url = "http://127.0.0.1:1"\n[[pages]]\nname = "home"\npath = "/"\n'
+                      '[load]\nprofile = "open"\npeak_rps = 3\nmultiplier = 1\nduration_s = 6\n'
+                      'routes = [{ name = "/", path = "/" }]\n')
+    results = tmp_path / "results"
+    with counting_listener(OTHER_HOST) as (port, accepted):
+        with redirecting_target(f"http://{OTHER_HOST}:{port}/elsewhere") as target:
+            code, _, err = run_cli("load", "-c", str(config), "--target", target, "--results", str(results),
+                                   "--workers", "1", "-q", out_dir=tmp_path / "cli", timeout=180)
+    assert "Traceback" not in err, err
+    assert accepted == [], f"the host off the allow list received {len(accepted)} connection(s)"
+    assert code == 1, err
+    history = results / "history.sqlite"
+    found = [f for f in findings(history, only_run(history)["id"]) if f["check"] == "redirect-off-target"]
+    assert found and f"http://{OTHER_HOST}:{port}/elsewhere" in found[0]["message"], found
