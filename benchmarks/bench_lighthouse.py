@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audits import lhci  # noqa: E402
-from audits.stage import run_stage  # noqa: E402
+from audits import stage as audits_stage  # noqa: E402
 from audits.tools import find_node_tools  # noqa: E402
 from siteward.config import builtin_config_text, parse_config  # noqa: E402
 from siteward.secrets import Secrets  # noqa: E402
@@ -40,10 +40,11 @@ def wrapper_once(config, pages: list[str], preset: str, runs: int) -> tuple[floa
     run_id = store.create_run(target=config.target.base_url, fingerprint="bench", config={}, stages=["audits"],
                               run_dir=root / "run")
     (root / "run").mkdir()
-    ctx = StageContext(config=config, run_id=run_id, run_dir=root / "run", store=store,
-                       secrets=Secrets({}), options={"quiet": True, "pages": pages, "presets": [preset], "runs": runs})
+    ctx = StageContext(config=config, run_id=run_id, run_dir=root / "run", store=store, secrets=Secrets({}),
+                       quiet=True)
     started = time.perf_counter()
-    run_stage(ctx)
+    audits_stage.run(ctx, audits_stage.plan(config, audits_stage.Options(pages=tuple(pages), presets=(preset,),
+                                                                          runs=runs)))
     wall = time.perf_counter() - started
     inside = sum(f.data.get("lhci_collect_s") or 0 for f in store.records(run_id, kind="finding")
                  if f.check == "lighthouse")

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from loadtests.calibrate import static_target  # noqa: E402
-from loadtests.stage import run_stage  # noqa: E402
+from loadtests import stage as load_stage  # noqa: E402
 from siteward.config import builtin_config_text, parse_config  # noqa: E402
 from siteward.records import Finding  # noqa: E402
 from siteward.secrets import Secrets  # noqa: E402
@@ -108,9 +108,9 @@ def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path
     run_dir.mkdir(parents=True, exist_ok=True)
     run_id = store.create_run(target=url, fingerprint="bench", config={}, stages=["loadtests"], run_dir=run_dir)
     ctx = StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store, secrets=Secrets({}),
-                       console=Console(stderr=True, quiet=True), options={"quiet": True, "workers": workers})
+                       console=Console(stderr=True, quiet=True), quiet=True)
     cpu_before = children_cpu_s()
-    run_stage(ctx)
+    load_stage.run(ctx, load_stage.plan(config, load_stage.Options(workers=workers)))
     cpu_s = children_cpu_s() - cpu_before
     saturation = next((r.status for r in store.records(run_id)
                        if isinstance(r, Finding) and r.check == "generator-saturated"), "?")

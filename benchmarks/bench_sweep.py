@@ -2,6 +2,14 @@
 
     .venv/bin/python benchmarks/bench_sweep.py [--engines chromium,firefox,webkit]
         [--devices desktop,iphone-13] [--concurrency N] [--no-reference] [--journeys]
+    .venv/bin/python benchmarks/bench_sweep.py --storefront [--engines ...] [--devices ...]
+
+--storefront: the React storefront's checkout journey and its two logged-in pages, clean and
+with the checkout fault `app-broken-input` (a field whose onChange is broken: the journey
+fails deterministically at that step), each with fail-fast (a retry that meets the same
+failure waits 3 s at that step and stops) and without it (the retry waits the full step
+timeout again, as before fail-fast), on the same matrix in one run; it prints the four
+times and the ratios.
 
 Default: the demo shop's 6 pages on 6 profiles (3 engines x desktop and iphone-13), pages
 only (journeys add a fixed cost per profile; --journeys includes them).
@@ -24,17 +32,21 @@ import resource
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browsers"))
 
 from browsers.devices import resolve_device  # noqa: E402
 from browsers.plan import auto_concurrency  # noqa: E402
-from browsers.stage import run_stage  # noqa: E402
+from browsers import execute as browsers_execute  # noqa: E402
+from browsers import stage as browsers_stage  # noqa: E402
 from browsers.webkit_driver import WebKitEngine  # noqa: E402
-from conftest import demo_config, make_ctx  # noqa: E402
-from siteward.shop import start_shop  # noqa: E402
+from siteward.config import builtin_config_text, parse_config  # noqa: E402
+from siteward.secrets import Secrets  # noqa: E402
+from siteward.shop import APP_PASSWORD, APP_PASSWORD_ENV, start_shop  # noqa: E402
+from siteward.stage import StageContext  # noqa: E402
+from siteward.store import Store  # noqa: E402
 
 RELAXED_BUDGETS = {"global": {"response_ms": 60_000}, "mobile": {"fcp_ms": 60_000}}
 
@@ -44,16 +56,35 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def demo_config(url: str, **sections):
+    data = tomllib.loads(builtin_config_text())
+    data["target"]["base_url"] = url
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    return parse_config(data, "<bench config>")
+
+
+def run_sweep(config, root: Path, options: browsers_stage.Options) -> StageContext:
+    """The browsers stage through its contract (plan, run) into a fresh history under root."""
+    store = Store(root / "history.sqlite")
+    run_dir = root / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_id = store.create_run(target=config.target.base_url, fingerprint="bench", config=config.snapshot(),
+                              stages=["browsers"], run_dir=run_dir)
+    environ = {APP_PASSWORD_ENV: APP_PASSWORD, **os.environ}
+    ctx = StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store, quiet=True,
+                       secrets=Secrets(config.secrets, environ=environ))
+    browsers_stage.run(ctx, browsers_stage.plan(config, options))
+    return ctx
+
+
 def siteward_sweep(url: str, engines: list[str], devices: list[str], journeys: bool,
                    concurrency: int) -> tuple[float, int, dict]:
-    config = demo_config(url, budgets=RELAXED_BUDGETS, browsers={"concurrency": concurrency})
+    config = demo_config(url, budgets=RELAXED_BUDGETS, browsers={"concurrency": concurrency, "samples": 1})
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as root:
-        options = {"engines": engines, "devices": devices, "quiet": True}
-        if not journeys:
-            options["no_journeys"] = True
-        ctx = make_ctx(config, Path(root), **options)
+        options = browsers_stage.Options(engines=tuple(engines), devices=tuple(devices), no_journeys=not journeys)
         started = time.perf_counter()
-        run_stage(ctx)
+        ctx = run_sweep(config, Path(root), options)
         elapsed = time.perf_counter() - started
         records = ctx.store.records(ctx.run_id)
         checks = sum(1 for r in records if r.kind == "finding" and r.check == "http-status")
@@ -95,6 +126,49 @@ async def reference_loop(url: str, engines: list[str], devices: list[str], paths
         return time.perf_counter() - started, done
 
 
+def storefront_sweep(shop, engines: list[str], devices: list[str], fault: str | None,
+                     fail_fast: bool) -> tuple[float, dict]:
+    """Seconds and {journey status: count} of the storefront's checkout and pages, one sweep."""
+    config = demo_config(shop.url, budgets=RELAXED_BUDGETS, browsers={"samples": 1})
+    options = browsers_stage.Options(engines=tuple(engines), devices=tuple(devices),
+                                     pages=("app-products", "app-cart"), journeys=("app-checkout",))
+    shop.set_faults([fault] if fault else [])
+    real_first_failure = browsers_execute.first_failure_of
+    if not fail_fast:  # before fail-fast: a retry knows nothing of the first failure
+        browsers_execute.first_failure_of = lambda outcome: None
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-storefront-") as root:
+            started = time.perf_counter()
+            ctx = run_sweep(config, Path(root), options)
+            elapsed = time.perf_counter() - started
+            statuses: dict = {}
+            for f in ctx.store.records(ctx.run_id, kind="finding"):
+                if f.check == "journey":
+                    statuses[f.status] = statuses.get(f.status, 0) + 1
+            ctx.store.close()
+    finally:
+        browsers_execute.first_failure_of = real_first_failure
+        shop.set_faults([])
+    return elapsed, statuses
+
+
+def storefront_main(engines: list[str], devices: list[str]) -> None:
+    with start_shop() as shop:
+        print(f"machine: {os.cpu_count()} cores; React storefront: checkout journey + 2 logged-in pages on "
+              f"{', '.join(engines)} x {', '.join(devices)}")
+        times = {}
+        for fault in (None, "app-broken-input"):
+            for fail_fast in (True, False):
+                elapsed, statuses = storefront_sweep(shop, engines, devices, fault, fail_fast)
+                times[(fault, fail_fast)] = elapsed
+                print(f"{fault or 'clean':17} fail-fast {'on ' if fail_fast else 'off'}: {elapsed:6.1f} s   "
+                      f"journeys {dict(sorted(statuses.items()))}")
+        fault = "app-broken-input"
+        print(f"checkout fault / clean: {times[(fault, True)] / times[(None, True)]:.2f}x with fail-fast, "
+              f"{times[(fault, False)] / times[(None, False)]:.2f}x without; "
+              f"fail-fast saves {1 - times[(fault, True)] / times[(fault, False)]:.0%} of the faulty sweep")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="chromium,firefox,webkit")
@@ -102,8 +176,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=0, help="0 = auto (one per core, up to 4)")
     parser.add_argument("--journeys", action="store_true", help="include the demo journeys")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--storefront", action="store_true", help="the React storefront, clean vs checkout fault")
     args = parser.parse_args()
     engines, devices = args.engines.split(","), args.devices.split(",")
+    if args.storefront:
+        storefront_main(engines, devices)
+        return
 
     with start_shop() as shop:
         config = demo_config(shop.url)

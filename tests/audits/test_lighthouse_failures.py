@@ -121,3 +121,26 @@ def test_browsers_stage_state_is_used_without_replaying_the_journey(shop, tmp_pa
     assert headers == {"checkout": {"Cookie": "probe=handoff"}}
     assert list(state_dir.iterdir()) == []  # nothing replayed
     assert [f.data["source"] for f in records(ctx, "finding") if f.check == "journey-state"] == ["browsers-stage"]
+
+
+@pytest.mark.lighthouse
+@pytest.mark.browser
+def test_lighthouse_with_state_that_does_not_apply_fails_naming_the_redirect(shop, tmp_path):
+    """The React page reads its session from document.cookie; a session the app rejects sends
+    Lighthouse to the login page. That is a failing finding naming both URLs, with no metrics."""
+    pages = [{"name": "app-products", "path": "/app/products", "journey_state": "app-fill-cart"}]
+    config = demo_config(shop.url, pages=pages, audits={"presets": ["desktop"], "page_audits": False})
+    ctx = make_ctx(config, tmp_path, runs=1)
+    state = ctx.run_dir / "state" / "app-fill-cart.json"
+    state.parent.mkdir()
+    state.write_text(json.dumps({"cookies": [{"name": "sw_app_session", "value": "nobody.0", "domain": "127.0.0.1",
+                                              "path": "/", "expires": -1, "httpOnly": False, "secure": False,
+                                              "sameSite": "Lax"}],
+                                 "origins": [], "captured": time.time()}))
+    ctx.emit(Artifact(stage="browsers", subject="app-fill-cart", tags={"journey": "app-fill-cart"},
+                      role="storage-state", path=ctx.relative(state), media_type="application/json"))
+    run_stage(ctx)
+    [finding] = [f for f in records(ctx, "finding") if f.check == "lighthouse"]
+    assert finding.status == "fail", finding.message
+    assert "/app/login" in finding.message and "/app/products" in finding.message
+    assert [m for m in records(ctx, "measurement") if m.tags.get("page") == "app-products"] == []
