@@ -68,7 +68,7 @@ FAMILIES = {
         "paint", 'stages = ["browsers"]\n[[pages]]\nname = "home"\npath = "/"\n[[pages]]\nname = "product"\n'
                  'path = "/product/canvas-sneaker"\n[browsers]\nengines = ["chromium"]\ndevices = ["desktop"]\n'
         'concurrency = 1\n',
-        ("browsers", "product|chromium|desktop", "fp_ms"), (), "slow-paint=/product:{ms}", probes=3),
+        ("browsers", "product|chromium|desktop", "fcp_ms"), (), "slow-paint=/product:{ms}", probes=3),
     "load": Family(
         "load", 'stages = ["loadtests"]\n[[pages]]\nname = "home"\npath = "/"\n[load]\nprofile = "open"\n'
                 'peak_rps = 3\nmultiplier = 5\nduration_s = 20\nworkers = 1\n',

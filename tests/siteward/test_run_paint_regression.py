@@ -1,14 +1,14 @@
 """End to end with real Chromium: a first-paint regression is found, confirmed by re-measuring, and cleared.
 
 `siteward run --stage browsers` on the demo shop, narrowed to Chromium desktop and two pages
-(one page load at a time, so the page loads do not slow each other down): five clean runs on
+(one page load at a time, so the page loads do not slow each other down): seven clean runs on
 main make the pooled baseline; then `slow-paint` delays the product page's first paint by
-30 % of its clean median, and that run must fail with the page's fp_ms regression confirmed by
-re-measurements; a clean run afterwards passes.
+30 % of its clean first-contentful-paint median, and that run must fail with the page's fcp_ms
+regression confirmed by re-measurements; a clean run afterwards passes.
 
 What it needs from the browsers stage: several first-paint samples per page and run
-(`[browsers] samples`), so that a run's median is steadier than +30 %. With one page load per
-page and run (the browsers stage when this was written) it cannot hold: measured here, the
+(`[browsers] samples`, 10 here), so that a run's median is steadier than +30 %. With one page
+load per page and run it cannot hold: measured here, the
 product page's first paint of single loads varied 9 % (log SD) from run to run on a quiet
 machine, so +30 % was 2.5 of those SDs, p = 0.03 against 5 runs, q = 0.5 over the run's 16
 metrics: no regression. The test runs once the browsers config has `samples`, and says
@@ -24,19 +24,28 @@ from statistics import median
 
 import pytest
 
-from browsers.config import BrowsersConfig
 from siteward.shop.server import start_shop
 from siteward.store import Store
 
-SAMPLES = 5  # first-paint samples per page and run
+# First-paint loads per page and run. Measured here with 5: single loads of the product page
+# spread 180-324 ms within a run and run medians 248-320 ms across five clean runs, so +30 %
+# reached only q = 0.06 on fp_ms (FCP, LCP and load were confirmed); 10 steady the medians.
+SAMPLES = 10
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif("samples" not in BrowsersConfig.model_fields,
-                       reason="needs `[browsers] samples` (several page loads per page and run) from the browsers "
-                              "stage: with one load per run, +30 % first paint is within run-to-run noise"),
+    # Issue 13 is open on exactly this: measured on this 2-core machine (samples 10, 7 clean
+    # runs), a clean run false-alarmed on home's load_ms (+35.7 ms over a 27 ms floor, q = 0.04,
+    # and the 30 fresh re-measurements confirmed it: the machine itself had slowed), and with
+    # 5 clean runs +30 % on fcp reached q = 0.09. Not run until the gate holds here.
+    pytest.mark.xfail(run=False, reason="issue 13 open: run-to-run drift on this machine false-alarms A/A runs "
+                                        "and leaves +30 % first paint borderline; see the module docstring"),
 ]
 
-TARGET = ("browsers", "product|chromium|desktop", "fp_ms")
+# First contentful paint: the slow-paint script blocks the parser before the content, but
+# Chromium may paint the page's background first (seen here: fp 226 ms while fcp 350 ms on a
+# faulty run), so fp_ms need not move while the shopper waits the whole delay for content.
+TARGET = ("browsers", "product|chromium|desktop", "fcp_ms")
+CLEAN_RUNS = 7  # the pooled baseline: 5 left a t-test with 4 degrees of freedom, too weak for +30 % after BH
 
 
 def _config(tmp_path, url: str) -> str:
@@ -79,7 +88,7 @@ def _run(config: str, results) -> tuple[int, dict]:
     return proc.returncode, json.loads((latest.run_dir / "summary.json").read_text())
 
 
-def _fp(summary: dict) -> float:
+def _fcp(summary: dict) -> float:
     (m,) = [m for m in summary["stages"]["browsers"]["measurements"] if (m["subject"], m["metric"]) == TARGET[1:]]
     return m["median"]
 
@@ -88,9 +97,9 @@ def test_slow_paint_is_a_confirmed_first_paint_regression_and_clean_again_passes
     results = tmp_path / "results"
     with start_shop() as shop:
         config = _config(tmp_path, shop.url)
-        clean = [_run(config, results) for _ in range(5)]
-        assert [code for code, _ in clean] == [0] * 5, [s["failed"] for _, s in clean]
-        delay = round(0.30 * median(_fp(summary) for _, summary in clean))
+        clean = [_run(config, results) for _ in range(CLEAN_RUNS)]
+        assert [code for code, _ in clean] == [0] * CLEAN_RUNS, [s["failed"] for _, s in clean]
+        delay = round(0.30 * median(_fcp(summary) for _, summary in clean))
 
         shop.set_faults([f"slow-paint=/product:{delay}"])
         try:
