@@ -95,6 +95,7 @@ class Executor:
             shot_path = self.ctx.evidence_dir("screens", page.name) / f"{engine}-{device.name}.png"
             await session.screenshot(shot_path, mask=[*page.mask, *self.ctx.config.visual.mask],
                                      full_page=self.ctx.config.visual.full_page)
+            partial_shot = getattr(session, "screenshot_fallback", None)
             result.emulation = emulation_gaps(device, facts, session.emulation_limits)
         finally:
             await session.close()
@@ -110,6 +111,10 @@ class Executor:
         if device.name == "desktop":
             result.records.append(self._keep_dom(page.name, engine, dom, tags, subject))
         result.screenshot = shot_path
+        if partial_shot:
+            result.records.append(Finding(stage=STAGE, subject=subject, tags=tags, check="screenshot", status="warn",
+                                          severity="minor", message=f"{engine}/{device.name}: {partial_shot}",
+                                          evidence=evidence))
         result.records.append(Artifact(stage=STAGE, subject=subject, tags=tags, role="screenshot",
                                        path=evidence[0], media_type="image/png"))
         for finding in compat_findings(observation, subject, tags, evidence):

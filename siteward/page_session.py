@@ -79,6 +79,7 @@ class PlaywrightPageSession:
         self.context = context
         self.page = page
         self.emulation_limits = emulation_limits or []
+        self.screenshot_fallback: str | None = None  # why the last screenshot is the viewport only
         self._console: list[str] = []  # console errors and uncaught exceptions, in order
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
@@ -175,11 +176,21 @@ class PlaywrightPageSession:
             return False
 
     async def screenshot(self, path: Path, *, mask: list[str], full_page: bool) -> None:
+        """A full-page screenshot, or the viewport where the engine cannot take the whole page
+        (Firefox answers "unsupported operation" when page height x device scale is past its
+        limit, e.g. a long product list at iPhone's scale 3); `screenshot_fallback` says so."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(
-            path=str(path), full_page=full_page, animations="disabled", caret="hide",
-            mask=[self.page.locator(for_playwright(s)) for s in mask], mask_color=MASK_COLOR, timeout=30_000,
-        )
+        masks = [self.page.locator(for_playwright(s)) for s in mask]
+        try:
+            await self.page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide",
+                                       mask=masks, mask_color=MASK_COLOR, timeout=30_000)
+        except PlaywrightError as exc:
+            if not full_page or "unsupported operation" not in str(exc):
+                raise
+            await self.page.screenshot(path=str(path), full_page=False, animations="disabled", caret="hide",
+                                       mask=masks, mask_color=MASK_COLOR, timeout=30_000)
+            self.screenshot_fallback = ("a full-page screenshot is past this engine's limit here "
+                                        "(\"unsupported operation\"): the viewport was captured")
 
     async def capture_state(self) -> BrowserState:
         """Cookies and localStorage (Playwright's storage_state) plus the page origin's sessionStorage."""
