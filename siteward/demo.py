@@ -30,6 +30,7 @@ def demo_config(results: Path | None, shop_url: str) -> SitewardConfig:
     config = load_config(None, target=shop_url, results=str(results) if results else None)
     config.browsers.devices = DEMO_DEVICES
     config.audits.runs = DEMO_LIGHTHOUSE_RUNS
+    config.audits.presets = ["mobile"]  # 10 pages x 2 presets took the demo past 10 minutes
     config.browsers.samples = DEMO_TIMING_SAMPLES
     config.browsers.timing_profiles = ["chromium/desktop"]
     config.load.duration_s = DEMO_LOAD_SECONDS

@@ -7,12 +7,12 @@ zeros; the page audits' fetch stops at 10 MB with a message instead of holding i
 from __future__ import annotations
 
 import gzip
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from audits.gather import MAX_BODY_BYTES, fetch, make_client
+from local_server import serve_locally
 
 BOMB = gzip.compress(b"\0" * 100_000_000, compresslevel=9)
 
@@ -32,12 +32,8 @@ class _Bomb(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def bomb_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Bomb)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_locally(_Bomb) as url:
+        yield url + "/"
 
 
 def test_a_gzip_bomb_is_read_only_up_to_the_bound(bomb_url):

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fault_support import findings, only_run, run_cli
+from local_server import serve_locally
 from loadtests.shapes import make_plan
 from siteward.cli import main
 from siteward.errors import UsageError
@@ -137,10 +138,9 @@ def test_a_real_run_at_the_caps_never_exceeds_them(own_shop, tmp_path):
         assert code == 2 and "max_" in err, (extra, err)
 
 
-@contextmanager
-def redirecting_target(location: str) -> Iterator[str]:
-    """A real HTTP server on 127.0.0.1 whose every answer is a 302 to `location` (the catalog API too)."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+def redirect_to(location: str):
+    """A handler whose every answer is a 302 to `location` (the catalog API too)."""
+    from http.server import BaseHTTPRequestHandler
 
     class Redirect(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -154,14 +154,7 @@ def redirecting_target(location: str) -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return Redirect
 
 
 def test_load_never_follows_a_redirect_off_the_target(tmp_path):
@@ -172,7 +165,7 @@ def test_load_never_follows_a_redirect_off_the_target(tmp_path):
                       'routes = [{ name = "/", path = "/" }]\n')
     results = tmp_path / "results"
     with counting_listener(OTHER_HOST) as (port, accepted):
-        with redirecting_target(f"http://{OTHER_HOST}:{port}/elsewhere") as target:
+        with serve_locally(redirect_to(f"http://{OTHER_HOST}:{port}/elsewhere")) as target:
             code, _, err = run_cli("load", "-c", str(config), "--target", target, "--results", str(results),
                                    "--workers", "1", "-q", out_dir=tmp_path / "cli", timeout=180)
     assert "Traceback" not in err, err
