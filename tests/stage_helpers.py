@@ -25,6 +25,9 @@ def demo_config(base_url: str, **sections: Any) -> SitewardConfig:
     """The built-in demo config against `base_url`, with top-level sections replaced or merged."""
     data = tomllib.loads(builtin_config_text())
     data["target"]["base_url"] = base_url
+    # One load per page unless a test asks for timing samples: the tests check verdicts, and 5
+    # samples on two profiles in every browser test cost CI minutes (tests/browsers/test_samples.py).
+    data.setdefault("browsers", {})["samples"] = 1
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

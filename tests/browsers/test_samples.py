@@ -28,7 +28,8 @@ def _measured(task: PageTask, value: float) -> list[Measurement]:
 
 
 def test_timing_profiles_are_those_of_the_sweep():
-    _, plan = _plan(engines=["chromium", "firefox"], devices=["desktop"])
+    assert BrowsersConfig().samples == 5  # the default; the tests' demo config asks for 1
+    _, plan = _plan(engines=["chromium", "firefox"], devices=["desktop"], samples=5)
     assert plan.samples == 5 and plan.timing_profiles == [CHROMIUM]  # chromium/pixel-7 is not in this sweep
     _, plan = _plan(timing_profiles=["firefox/desktop"], samples=3)
     assert (plan.samples, plan.timing_profiles) == (3, [FIREFOX])
