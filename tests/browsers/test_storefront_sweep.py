@@ -139,3 +139,36 @@ def test_a_page_too_long_for_firefox_s_full_page_screenshot_is_checked_with_the_
     [note] = findings(ctx, "screenshot", "warn")
     assert "viewport" in note.message and note.evidence
     assert [f.status for f in findings(ctx, "http-status")] == ["pass"]  # the page itself was checked
+
+
+def test_a_wrong_product_image_fails_the_visual_diff_against_the_approved_baseline(faulty_shop, tmp_path):
+    """The picture loads fine (no broken image, no failed request): only the approved baseline can tell."""
+    from browsers import stage as browsers_stage
+    from browsers.baseline import approve
+    from reports.budgets import Limits, judge
+    from siteward.secrets import Secrets
+    from siteward.stage import StageContext
+    from siteward.store import Store
+
+    config = demo_config(faulty_shop.url, budgets=GENEROUS, results={"root": str(tmp_path)})
+    store = Store(config.history_path())
+    engines = ("chromium", "firefox", "webkit")
+
+    def sweep_run(run_id: str) -> list:
+        run_dir = tmp_path / run_id
+        run_dir.mkdir()
+        store.create_run(target="t", fingerprint=config.fingerprint(), config=config.snapshot(), stages=["browsers"],
+                         run_dir=run_dir, run_id=run_id)
+        ctx = StageContext(config=config, run_id=run_id, run_dir=run_dir, store=store, quiet=True,
+                           secrets=Secrets(config.secrets, environ=ENV))
+        browsers_stage.run(ctx, browsers_stage.plan(config, browsers_stage.Options(
+            engines=engines, devices=("desktop",), pages=("app-products",), no_journeys=True)))
+        measured = store.records(run_id, kind="measurement")
+        return [f for f in judge(measured, Limits.from_snapshot(config.snapshot())) if f.check == "visual-diff"]
+
+    sweep_run("run-clean")
+    assert len(approve(store, store.run("run-clean"), tmp_path, pages=["app-products"])) == len(engines)
+    faulty_shop.set_faults(["app-wrong-image"])
+    verdicts = sweep_run("run-wrong")
+    assert sorted(f.tags["engine"] for f in verdicts if f.status == "fail") == sorted(engines), \
+        [(f.tags.get("engine"), f.status, f.message) for f in verdicts]
