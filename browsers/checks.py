@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from browsers.devices import DeviceProfile
+from siteward.browser_state import same_page
 from siteward.records import Finding, Measurement
 
 STAGE = "browsers"
@@ -36,6 +37,10 @@ class PageObservation:
     facts: dict[str, Any] = field(default_factory=dict)
     required: dict[str, bool] = field(default_factory=dict)
     first_party_hosts: tuple[str, ...] = ()  # failed requests elsewhere are warnings (fonts, analytics)
+    dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt texts (each was dismissed)
+    popups: list[str] = field(default_factory=list)  # URLs of windows the page opened (each was closed)
+    landed_url: str | None = None  # where the load ended (after server redirects)
+    final_url: str | None = None  # where the page was when it was checked
 
 
 def first_party_hosts(config: Any) -> tuple[str, ...]:
@@ -150,13 +155,42 @@ def check_required(obs: PageObservation, subject: str, tags: dict[str, str], evi
                     subject, tags, evidence)
 
 
-COMPAT_CHECKS = (check_http_status, check_console, check_failed_requests, check_third_party, check_broken_images,
-                 check_overflow, check_required)
+def check_document(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> Finding | None:
+    """A 200 that shows nothing (an empty body, a script that never rendered) is not a working page."""
+    content = obs.facts.get("content")
+    if not isinstance(content, dict):
+        return None
+    if not content.get("text") and not content.get("elements"):
+        return _finding("empty-document", "fail", f"the page shows nothing: no text, images, media or form "
+                        f"controls (HTTP {obs.status})", subject, tags, evidence, dict(content), severity="critical")
+    return _finding("empty-document", "pass", f"{content.get('text', 0)} characters of text, "
+                    f"{content.get('elements', 0)} media/form element(s)", subject, tags, evidence, dict(content))
+
+
+def check_interruptions(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> list[Finding]:
+    found = []
+    if obs.dialogs:
+        found.append(_finding("dialogs", "warn", f"the page opened {len(obs.dialogs)} dialog(s), dismissed: "
+                              + "; ".join(obs.dialogs[:3]), subject, tags, evidence, {"dialogs": obs.dialogs},
+                              severity="minor"))
+    if obs.popups:
+        found.append(_finding("popups", "warn", f"the page opened {len(obs.popups)} window(s), closed: "
+                              + ", ".join(obs.popups[:3]), subject, tags, evidence, {"popups": obs.popups},
+                              severity="minor"))
+    if obs.landed_url and obs.final_url and not same_page(obs.final_url, obs.landed_url):
+        found.append(_finding("self-navigation", "warn", f"the page navigated by itself from {obs.landed_url} to "
+                              f"{obs.final_url}: its checks and screenshot are of {obs.final_url}", subject, tags,
+                              evidence, {"landed": obs.landed_url, "final": obs.final_url}, severity="major"))
+    return found
+
+
+COMPAT_CHECKS = (check_http_status, check_document, check_console, check_failed_requests, check_third_party,
+                 check_broken_images, check_overflow, check_required)
 
 
 def compat_findings(obs: PageObservation, subject: str, tags: dict[str, str], evidence: list[str]) -> list[Finding]:
     found = (check(obs, subject, tags, evidence) for check in COMPAT_CHECKS)
-    return [f for f in found if f is not None]
+    return [f for f in found if f is not None] + check_interruptions(obs, subject, tags, evidence)
 
 
 def timing_values(facts: dict[str, Any]) -> dict[str, float | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from browsers.devices import check_device_name
-from siteward.schema import Strict
+from siteward.schema import Strict, valid_selectors
 
 ENGINES: tuple[str, ...] = ("chromium", "firefox", "webkit")
 # Names people reach for that are not separate engines here, and what to use instead.
@@ -80,3 +80,5 @@ class VisualConfig(Strict):
         None, ge=0, le=1, description="budget: share of differing pixels (unset: [budgets] visual_diff_ratio)")
     mask: list[str] = Field(default_factory=list, description="selectors masked on every page")
     full_page: bool = True
+
+    _valid_selectors = field_validator("mask")(valid_selectors)

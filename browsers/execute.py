@@ -19,13 +19,46 @@ from browsers.devices import DeviceProfile
 from browsers.evidence import journey_failure, state_applied, uncaught_findings
 from browsers.plan import JourneyTask, PageTask
 from siteward.browser_state import BrowserState, same_page
-from siteward.journeys import FirstFailure, config_dir, first_failure_of, load_python_journey, run_python, run_steps
+from siteward.journeys import (
+    FirstFailure, StepFailed, config_dir, first_failure_of, load_python_journey, run_python, run_steps,
+)
 from siteward.records import AnyRecord, Artifact, Finding, Measurement
 from siteward.stage import StageContext, safe_filename
 
 REQUIRED_WAIT_S = 5.0
 MAX_DOM_CHARS = 5_000_000  # a rendered DOM kept for the HTML audits, bounded
 ENGINE_LIMITED_CHECKS = ("console-errors", "failed-requests")
+# Of a page check's time, the load itself gets a share; the rest (at least LOAD_RESERVE_S: a new
+# context, then a probe of the page's main thread) tells why a load did not end.
+LOAD_SHARE = 0.75
+LOAD_RESERVE_S = 5.0
+RESPONSIVE_PROBE_S = 2.0
+# How the engines say a response was cut off (Chromium net errors, Firefox NS errors).
+TRUNCATED_RESPONSE = ("ERR_CONTENT_LENGTH_MISMATCH", "ERR_INCOMPLETE_CHUNKED_ENCODING", "ERR_EMPTY_RESPONSE",
+                      "ERR_CONNECTION_CLOSED", "ERR_CONNECTION_RESET", "NS_ERROR_NET_PARTIAL_TRANSFER",
+                      "NS_ERROR_NET_INTERRUPT", "NS_ERROR_NET_RESET")
+
+
+def closed_mid_response(text: str) -> str | None:
+    """The engine's name for a response cut off before its end, if the text holds one."""
+    return next((marker for marker in TRUNCATED_RESPONSE if marker in text), None)
+
+
+def cut_message(url: str, detail: str) -> str:
+    return f"{url}: the connection closed mid-response ({detail}): the server sent part of the page and hung up"
+
+
+async def diagnose_load(session: Any, url: str, error: str, waited_s: float) -> str:
+    """Why a page load failed, in the shopper's terms where the engine's words are opaque."""
+    failed, _ = session.failed_requests() if hasattr(session, "failed_requests") else (None, "")
+    texts = [error] + [str(r.get("error", "")) for r in failed or [] if same_page(r.get("url", ""), url)]
+    marker = next((m for m in map(closed_mid_response, texts) if m), None)
+    if marker:
+        return cut_message(url, marker)
+    if "timed out" in error and not await session.responsive(RESPONSIVE_PROBE_S):
+        return (f"{url} did not finish loading: the page's main thread is unresponsive (its scripts have not "
+                f"yielded for {waited_s:g} s, e.g. an endless loop)")
+    return error
 
 
 @dataclass
@@ -78,13 +111,16 @@ class Executor:
         timeout_s = self.settings.timeout_s
         session = await self._session(engine, device, state)
         try:
-            status = await session.goto(url, timeout_s)
+            status = await self._load(session, url, timeout_s)
+            landed_url = session.landed_url or await session.current_url()
             status_source = "browser"
             if status is None and hasattr(session, "fetch_status"):
                 status = await session.fetch_status(url, timeout_s)
                 status_source = "a plain HTTP request (WebDriver reports no status)"
             await session.settle(self.settings.settle_ms)
             facts = await session.facts()
+            if cut := session.cut_document(facts):
+                raise StepFailed(cut_message(url, cut))
             final_url = await session.current_url()
             if device.name == "desktop":  # what the shopper sees, for the audits stage's HTML audits
                 dom = await session.page_source()
@@ -103,7 +139,9 @@ class Executor:
         observation = PageObservation(
             url=url, status=status, status_source=status_source, console_errors=console, console_note=console_note,
             failed_requests=failed, requests_note=requests_note, facts=facts, required=required,
-            first_party_hosts=self.first_party,
+            first_party_hosts=self.first_party, dialogs=list(session.dialogs), popups=list(session.popups),
+            # a page with journey state that ends elsewhere is state-applied's finding
+            landed_url=None if page.journey_state else landed_url, final_url=final_url,
         )
         evidence = [self.ctx.relative(shot_path)]
         if page.journey_state:
@@ -130,6 +168,15 @@ class Executor:
         result.records.extend(missing_metric_findings([m for m in missing if m not in unsupported], facts,
                                                       subject, tags, evidence))
         return result
+
+    async def _load(self, session, url: str, timeout_s: float) -> int | None:
+        """goto within part of the check's time, so that a load that never ends can be told apart:
+        a main thread stuck in a script, or a connection closed mid-response."""
+        budget = max(1.0, min(timeout_s * LOAD_SHARE, timeout_s - LOAD_RESERVE_S))
+        try:
+            return await session.goto(url, budget)
+        except StepFailed as exc:
+            raise StepFailed(await diagnose_load(session, url, str(exc), budget)) from None
 
     async def timing_load(self, task: PageTask, state: BrowserState | None = None) -> list[Measurement]:
         """One more load of a page for its timings only (no screenshot, DOM or compatibility checks).

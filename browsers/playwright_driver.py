@@ -17,7 +17,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browsers.devices import DeviceProfile
 from browsers.scripts import COLLECT_PAGE_FACTS
-from siteward.browser_state import BrowserState
+from siteward.browser_state import BrowserState, same_page
 from siteward.page_session import CHROMIUM_ARGS, PlaywrightPageSession, quietly
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -139,6 +139,16 @@ class PlaywrightSession(PlaywrightPageSession):
 
     async def facts(self) -> dict[str, Any]:
         return await self.page.evaluate(COLLECT_PAGE_FACTS)
+
+    def cut_document(self, facts: dict[str, Any]) -> str | None:
+        """How much of the promised document arrived, when less than promised."""
+        navigation = facts.get("navigation") or {}
+        received = navigation.get("bodyBytes")
+        if not self.landed_url or not same_page(str(navigation.get("url", "")), self.landed_url):
+            return None  # the page has moved on to another document since
+        if isinstance(received, (int, float)) and self.declared_length and 0 < received < self.declared_length:
+            return f"received {int(received)} of {self.declared_length} bytes"
+        return None
 
     async def page_source(self) -> str:
         return await self.page.content()

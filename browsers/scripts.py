@@ -63,6 +63,8 @@ async () => {
       responseStart: at(nav.responseStart), responseEnd: at(nav.responseEnd),
       domContentLoaded: at(nav.domContentLoadedEventStart), load: at(nav.loadEventStart),
       status: (typeof nav.responseStatus === 'number' && nav.responseStatus > 0) ? nav.responseStatus : null,
+      bodyBytes: typeof nav.encodedBodySize === 'number' ? nav.encodedBodySize : null,
+      url: nav.name,
     },
     paintNames: [...new Set(paints.map((p) => p.name))],
     fp: paint('first-paint'),
@@ -78,6 +80,12 @@ async () => {
     scrollHeight: document.documentElement.scrollHeight,
     overflowing,
     brokenImages,
+    // What a shopper could see at all: text, or elements that show or take something.
+    content: document.body ? {
+      text: (document.body.innerText || '').trim().length,
+      elements: document.body.querySelectorAll(
+        'img, svg, video, canvas, iframe, object, embed, picture, input, button, select, textarea').length,
+    } : { text: 0, elements: 0 },
   };
 }
 """
@@ -98,8 +106,18 @@ if (!window.__siteward) {
   window.addEventListener('unhandledrejection', (e) => {
     window.__siteward.errors.push({ kind: 'exception', text: 'Unhandled rejection: ' + String(e.reason) });
   });
+  // Dialogs and popups from here on are recorded and dismissed, as Playwright's handlers do.
+  window.__siteward.dialogs = [];
+  window.__siteward.popups = [];
+  const keep = (list, text) => { if (list.length < 10) list.push(String(text).slice(0, 200)); };
+  window.alert = (m) => { keep(window.__siteward.dialogs, "alert: '" + (m === undefined ? '' : m) + "'"); };
+  window.confirm = (m) => { keep(window.__siteward.dialogs, "confirm: '" + (m === undefined ? '' : m) + "'"); return false; };
+  window.prompt = (m) => { keep(window.__siteward.dialogs, "prompt: '" + (m === undefined ? '' : m) + "'"); return null; };
+  window.open = (u) => { keep(window.__siteward.popups, new URL(u || 'about:blank', location.href).href); return null; };
 }
 """
+READ_INTERRUPTIONS = ("return window.__siteward ? [window.__siteward.dialogs || [], window.__siteward.popups || []]"
+                      " : [[], []];")
 
 READ_ERROR_HOOKS = "return (window.__siteward && window.__siteward.errors) || [];"
 

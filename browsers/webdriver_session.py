@@ -15,7 +15,8 @@ from typing import Any, Callable
 import httpx
 from selenium import webdriver
 from selenium.common.exceptions import (
-    InvalidSessionIdException, NoSuchElementException, TimeoutException, WebDriverException,
+    InvalidSessionIdException, NoAlertPresentException, NoSuchElementException, TimeoutException,
+    UnexpectedAlertPresentException, WebDriverException,
 )
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
@@ -24,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from browsers.devices import DeviceProfile
 from browsers.scripts import (
     COLLECT_PAGE_FACTS, INJECT_FREEZE, INSTALL_ERROR_HOOKS, MASK_COLOR, PAINT_MASKS, READ_ERROR_HOOKS,
-    REMOVE_MASKS, as_webdriver_async,
+    READ_INTERRUPTIONS, REMOVE_MASKS, as_webdriver_async,
 )
 from browsers.xvfb import SCREEN
 from siteward.browser_state import (
@@ -32,12 +33,13 @@ from siteward.browser_state import (
     to_webdriver_cookie,
 )
 from siteward.journeys import BrowserGone, StepFailed
-from siteward.page_session import VISIBLE_ERRORS
+from siteward.page_session import MAX_DIALOG_TEXT, MAX_INTERRUPTIONS, VISIBLE_ERRORS
 from siteward.selectors import UnsupportedSelector, for_webdriver
 
 MAX_WINDOW_HEIGHT = int(SCREEN.split("x")[1])
 CONSOLE_NOTE = "WebKitWebDriver has no console access; only errors after load were watched"
 REQUESTS_NOTE = "WebKitWebDriver reports no network events or response status"
+MAX_STATUS_BODY = 20 * 1024 * 1024  # the status request reads at most this much of a page
 
 
 def _gone(exc: Exception) -> bool:
@@ -72,6 +74,10 @@ class WebDriverSession:
         if device.is_mobile:
             self.emulation_limits.append("is_mobile (mobile viewport behaviour) not emulated")
         self._errors: list[dict[str, str]] = []
+        self.dialogs: list[str] = []  # alert/confirm/prompt the page opened (each dismissed)
+        self.popups: list[str] = []  # windows the page opened (each closed)
+        self.landed_url: str | None = None  # where the last goto ended, before the page's scripts ran on
+        self._cut: str | None = None  # how the document's plain request ended early, if it did
         self._busy = 0  # calls still running in a worker thread (a timed-out check leaves one)
 
     async def _call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -111,8 +117,50 @@ class WebDriverSession:
     # -------------------------------------------------------------- actions
     def _goto(self, url: str, timeout_s: float) -> None:
         self.driver.set_page_load_timeout(timeout_s)
-        self.driver.get(url)
-        self.driver.execute_script(INSTALL_ERROR_HOOKS)
+        self._past_dialogs(lambda: self.driver.get(url), again=False)
+        self.landed_url = self._past_dialogs(lambda: self.driver.current_url)
+        self._past_dialogs(lambda: self.driver.execute_script(INSTALL_ERROR_HOOKS))
+
+    def _keep(self, found: list[str], text: str) -> None:
+        if len(found) < MAX_INTERRUPTIONS:
+            found.append(text)
+
+    def _past_dialogs(self, command: Callable[[], Any], *, again: bool = True) -> Any:
+        """Run a command; dialogs the page opened before our hooks are recorded and dismissed
+        (WebDriver dismisses the first and says so on the next command; the next may be open
+        already), and the command is sent again unless it was a navigation."""
+        for _ in range(MAX_INTERRUPTIONS):
+            try:
+                return command()
+            except UnexpectedAlertPresentException as exc:
+                self._keep(self.dialogs, f"dialog: {(exc.alert_text or '')[:MAX_DIALOG_TEXT]!r}")
+                self._dismiss_open_dialogs()
+                if not again:
+                    return None
+        return command()
+
+    def _dismiss_open_dialogs(self) -> None:
+        for _ in range(MAX_INTERRUPTIONS):
+            try:
+                alert = self.driver.switch_to.alert
+                self._keep(self.dialogs, f"dialog: {(alert.text or '')[:MAX_DIALOG_TEXT]!r}")
+                alert.dismiss()
+            except NoAlertPresentException:
+                return
+
+    def _interruptions(self) -> None:
+        """Dialogs and popups the page's scripts opened after load (hooks), and windows left open."""
+        dialogs, popups = self.driver.execute_script(READ_INTERRUPTIONS) or ([], [])
+        for text in dialogs:
+            self._keep(self.dialogs, text)
+        for url in popups:
+            self._keep(self.popups, url)
+        main = self.driver.current_window_handle
+        for handle in [h for h in self.driver.window_handles if h != main][:MAX_INTERRUPTIONS]:
+            self.driver.switch_to.window(handle)
+            self._keep(self.popups, self.driver.current_url[:MAX_DIALOG_TEXT])
+            self.driver.close()
+        self.driver.switch_to.window(main)
 
     async def goto(self, url: str, timeout_s: float) -> int | None:
         await self._call(f"goto {url}", self._goto, url, timeout_s)
@@ -236,7 +284,16 @@ class WebDriverSession:
         if isinstance(facts, dict) and "__error" in facts:
             raise StepFailed(f"collect page facts: {facts['__error']}")
         self._errors = await self._call("read errors", self.driver.execute_script, READ_ERROR_HOOKS) or []
+        await self._call("read dialogs and popups", self._interruptions)
         return facts
+
+    async def responsive(self, timeout_s: float) -> bool:
+        """Does the page's main thread still run a script? (A page stuck in a loop does not.)"""
+        try:
+            await asyncio.wait_for(self._call("probe", self.driver.execute_script, "return 1"), timeout_s)
+            return True
+        except (asyncio.TimeoutError, StepFailed, BrowserGone):
+            return False
 
     def _screenshot(self, path: Path, mask: list[str], full_page: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,11 +353,24 @@ class WebDriverSession:
         def get() -> int:
             with httpx.Client(cookies=jar, timeout=timeout_s, follow_redirects=True,
                               headers={"User-Agent": self.device.user_agent or "siteward"}) as client:
-                return client.get(url).status_code
+                with client.stream("GET", url) as response:
+                    received = 0
+                    try:  # read (bounded) to the end: a response cut short is said as such
+                        for chunk in response.iter_raw():
+                            received += len(chunk)
+                            if received > MAX_STATUS_BODY:
+                                break
+                    except httpx.RemoteProtocolError as exc:
+                        self._cut = str(exc).split(":")[-1].strip() or "the body ended early"
+                    return response.status_code
         try:
             return await asyncio.to_thread(get)
         except httpx.HTTPError:
             return None
+
+    def cut_document(self, facts: dict[str, Any]) -> str | None:
+        """What the plain request of fetch_status saw when the server hung up mid-body."""
+        return self._cut
 
     async def page_source(self) -> str:
         return await self._call("read the page", lambda: self.driver.page_source)

@@ -32,7 +32,7 @@ import numpy as np
 from siteward.records import AnyRecord, Measurement
 from siteward.schema import RegressionsConfig
 
-from reports import stats
+from reports import drift, stats
 
 State = Literal["regression", "improvement", "unchanged", "insufficient", "new", "gone", "unconfirmed", "excluded"]
 MetricKey = tuple[str, str, str]  # (stage, subject, metric)
@@ -85,6 +85,7 @@ class Comparison:
     confirmations: int = 0  # re-measurements (fresh samples) that were taken
     confirm_median: float | None = None
     confirm_q: float | None = None
+    drift: float | None = None  # its peers' median change in this run, divided out (reports/drift.py)
 
     @property
     def key(self) -> MetricKey:
@@ -118,7 +119,7 @@ class Comparison:
             "ci_low": self.ci_low, "ci_high": self.ci_high, "floor": self.floor,
             "n_baseline": self.n_baseline, "baseline_runs": self.baseline_runs, "n_current": self.n_current,
             "confirmable": self.confirmable, "confirmations": self.confirmations,
-            "confirm_median": self.confirm_median, "confirm_q": self.confirm_q,
+            "confirm_median": self.confirm_median, "confirm_q": self.confirm_q, "drift": self.drift,
             "tags": dict(self.tags), "reason": self.reason,
         }
 
@@ -223,11 +224,82 @@ def compare(baseline_runs: Sequence[Sequence[Measurement]], current: Iterable[Me
                 out.append(base_comparison(key, m, "insufficient", runs, m.samples, method, result))
             else:
                 tested.append((base_comparison(key, m, "unchanged", runs, m.samples, method, "", result), result))
-    out += decide_states(tested, settings)
+    out += drift_adjusted(tested, settings, baseline_runs, base, cur, method)
     for key, m in latest.items():
         if key not in cur and not is_generator_health(*key):
             out.append(base_comparison(key, m, "gone", base.get(key, []), [], method, "not measured in this run"))
     return out
+
+
+def drift_adjusted(tested: list[tuple[Comparison, stats.TestResult]], settings: Settings,
+                   baseline_runs: Sequence[Sequence[Measurement]], base: dict[MetricKey, list[np.ndarray]],
+                   cur: dict[MetricKey, Measurement], method: str) -> list[Comparison]:
+    """States with each metric of a peer group tested with its peers' change divided out, plus
+    one site-wide comparison per group (reports/drift.py); BH over all metrics."""
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i, (c, r) in enumerate(tested):
+        if c.unit in stats.LOG_UNITS and r.baseline > 0 and r.current > 0:
+            groups[drift.peer_group(c.stage, c.metric, c.unit, c.tags)].append(i)
+    tested = list(tested)
+    site_wide = []
+    for group, members in groups.items():
+        changes = {i: float(np.log(tested[i][1].current / tested[i][1].baseline)) for i in members}
+        for i, shift in drift.leave_one_out(changes).items():
+            c, _ = tested[i]
+            relative = float(np.expm1(shift))
+            again = _test(base[c.key], drift.without_drift(cur[c.key].samples, relative), cur[c.key], method, settings)
+            if isinstance(again, stats.TestResult):
+                tested[i] = (replace(c, drift=relative, reason=drift.describe(relative, len(members) - 1, c.metric)), again)
+        if method == "run-medians" and len(members) >= drift.MIN_GROUP:
+            found = site_wide_comparison(group, [tested[i][0] for i in members], baseline_runs, cur, settings)
+            if found is not None:
+                site_wide.append(found)
+    return decide_states(tested, settings) + site_wide
+
+
+def site_wide_comparison(group: tuple[str, ...], members: list[Comparison], baseline_runs: Sequence[Sequence[Measurement]],
+                         cur: dict[MetricKey, Measurement], settings: Settings) -> Comparison | None:
+    """The group's common change in this run against the common changes of the baseline runs."""
+    keys = {c.key for c in members}
+    centres = [{k: stats.run_centre(values) for k, m in pool_measurements(run).items() if k in keys
+                and len(values := stats.finite(m.samples)) and np.all(values > 0)} for run in baseline_runs]
+    logs: dict[MetricKey, list[float]] = defaultdict(list)
+    for run in centres:
+        for k, centre in run.items():
+            logs[k].append(float(np.log(centre)))
+    refs = {k: float(np.mean(v)) for k, v in logs.items()}
+    shifts = [s for s in (drift.common_change({k: np.log(c) - refs[k] for k, c in run.items()}) for run in centres)
+              if s is not None]
+    now_values = {k: stats.finite(cur[k].samples) for k in keys if k in refs}
+    now = drift.common_change({k: np.log(stats.run_centre(v)) - refs[k] for k, v in now_values.items()
+                               if len(v) and np.all(v > 0)})
+    if now is None or len(shifts) < settings.min_runs:
+        return None
+    first = members[0]
+    result = stats.run_medians_test([[float(np.exp(s))] for s in shifts], [float(np.exp(now))], unit=first.unit,
+                                    higher_is_better=first.higher_is_better)
+    scale = float(np.exp(np.mean(list(refs.values()))))
+    baseline, current = scale * result.baseline, scale * float(np.exp(now))
+    relative = current / baseline - 1
+    worse = relative < 0 if first.higher_is_better else relative > 0
+    strict = settings.fdr * UNCONFIRMABLE_STRICTNESS
+    words = (f"the common change of {len(now_values)} subjects measured alike is {100 * relative:+.1f} % "
+             f"(p={result.p_worse:.2g} against {len(shifts)} baseline runs' common changes)")
+    if worse and result.p_worse <= strict and abs(relative) >= drift.SITE_WIDE_MIN_CHANGE:
+        state, reason = "regression", f"site-wide: {words}"
+    elif worse and result.p_worse <= settings.fdr and abs(relative) >= settings.min_change:
+        state, reason = "unconfirmed", (f"site-wide: {words}; below {100 * drift.SITE_WIDE_MIN_CHANGE:.0f} % it cannot "
+                                        "be told from the machine's drift between runs: use siteward compare --live")
+    else:
+        state, reason = "unchanged", f"site-wide: {words}"
+    return Comparison(first.stage, drift.group_subject(group, len(now_values)), first.metric, first.unit,
+                      first.higher_is_better, state, baseline, current, len(shifts), len(now_values),
+                      p_value=result.p_worse, q_value=result.p_worse, tags={t: first.tags[t] for t in drift.PROFILE_TAGS
+                                                                            if t in first.tags},
+                      reason=reason, baseline_runs=len(shifts), method="site-wide run-medians",
+                      ci_low=scale * result.ci_low if result.ci_low is not None else None,
+                      ci_high=scale * result.ci_high if result.ci_high is not None else None,
+                      floor=drift.SITE_WIDE_MIN_CHANGE * baseline)
 
 
 def decide_states(tested: list[tuple[Comparison, stats.TestResult]], settings: Settings) -> list[Comparison]:
@@ -249,6 +321,7 @@ def decide_states(tested: list[tuple[Comparison, stats.TestResult]], settings: S
             state, reason = "improvement", f"better by {size:.4g} {c.unit}, q={qb:.2g}"
         else:
             state, reason = "unchanged", f"not significant (q={q:.2g})"
+        reason = f"{reason}; {c.reason}" if c.reason else reason
         decided.append(replace(c, state=state, reason=reason, p_value=p, q_value=q, floor=floor,
                                ci_low=r.ci_low, ci_high=r.ci_high))
     return decided
@@ -269,7 +342,8 @@ def confirm(comparisons: list[Comparison], baseline_runs: Sequence[Sequence[Meas
     results: dict[MetricKey, Comparison] = {}
     for c in (c for c in comparisons if c.state == "regression"):
         m = again.get(c.key) if c.confirmable else None
-        result = _test(base.get(c.key, []), m.samples, m, c.method, settings) if m is not None else None
+        result = (_test(base.get(c.key, []), drift.without_drift(m.samples, c.drift), m, c.method, settings)
+                  if m is not None else None)
         if isinstance(result, stats.TestResult):
             tested.append((c, result))
         elif (c.q_value or 0.0) <= strict:

@@ -25,11 +25,14 @@ from pydantic import Field, model_validator
 from siteward.errors import ConfigError
 from siteward.schema import MAX_NAME, Strict
 from siteward.secrets import REFERENCE, Secrets
+from siteward.selectors import selector_problem
 
 STEP_ACTIONS = (
     "goto", "click", "fill", "select", "check", "press", "wait_for",
     "expect_text", "expect_url", "expect_visible", "expect_value", "screenshot", "mark",
 )
+SELECTOR_ACTIONS = ("click", "fill", "select", "check", "press", "wait_for", "expect_text", "expect_visible",
+                    "expect_value")
 # Waits cut short on a retry that meets the first attempt's failure again (fail fast).
 RETRY_WAIT_S = 3.0
 
@@ -66,6 +69,8 @@ class Step(Strict):
                 f"a step needs exactly one action of {', '.join(STEP_ACTIONS)} (found: {found})"
             )
         action = actions[0]
+        if action in SELECTOR_ACTIONS and (problem := selector_problem(getattr(self, action))) is not None:
+            raise ValueError(f"step '{action}' needs a selector that can match: {problem}")
         if action in ("fill", "select", "expect_value") and self.value is None:
             raise ValueError(f"step '{action}' needs a value")
         if action == "press" and self.key is None:

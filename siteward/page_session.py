@@ -7,6 +7,7 @@ fill and wait in exactly the same way.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from siteward.selectors import for_playwright
 # background traffic (the machines' closed network refuses it, and it would pollute timings).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"]
 MASK_COLOR = "#FF00FF"
+MAX_INTERRUPTIONS = 10  # dialogs or popups kept per page
+MAX_DIALOG_TEXT = 200
+POPUP_WAIT_MS = 2000
 
 # What the page itself shows as an error: alerts, live regions, elements whose id, class or
 # test id says "error". Visible ones only, innermost text first, at most five, each bounded.
@@ -81,8 +85,14 @@ class PlaywrightPageSession:
         self.emulation_limits = emulation_limits or []
         self.screenshot_fallback: str | None = None  # why the last screenshot is the viewport only
         self._console: list[str] = []  # console errors and uncaught exceptions, in order
+        self.dialogs: list[str] = []  # alert/confirm/prompt the page opened (each dismissed)
+        self.popups: list[str] = []  # windows the page opened (each closed)
+        self.declared_length: int | None = None  # Content-Length of the last document loaded
+        self.landed_url: str | None = None  # where the last goto's response came from
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
+        page.on("dialog", self._on_dialog)
+        page.on("popup", self._on_popup)
 
     def _on_console(self, message) -> None:
         if message.type == "error":
@@ -94,6 +104,28 @@ class PlaywrightPageSession:
         text = str(error)
         csp = "directive" in text and ("violates" in text or "Content-Security-Policy" in text)
         self._console.append(f"CSP: {text}" if csp else f"Uncaught {text}")
+
+    async def _on_dialog(self, dialog) -> None:
+        # Dismissed, as a shopper closing it would; a page that opens dialogs without end keeps
+        # only the first few.
+        if len(self.dialogs) < MAX_INTERRUPTIONS:
+            self.dialogs.append(f"{dialog.type}: {dialog.message[:MAX_DIALOG_TEXT]!r}")
+        await quietly(dialog.dismiss())
+
+    async def _on_popup(self, popup) -> None:
+        # Firefox opens every popup at about:blank first, then navigates it.
+        await quietly(popup.wait_for_url(lambda url: url != "about:blank", wait_until="commit", timeout=POPUP_WAIT_MS))
+        if len(self.popups) < MAX_INTERRUPTIONS:
+            self.popups.append(popup.url[:MAX_DIALOG_TEXT])
+        await quietly(popup.close())
+
+    async def responsive(self, timeout_s: float) -> bool:
+        """Does the page's main thread still run a script? (A page stuck in a loop does not.)"""
+        try:
+            await asyncio.wait_for(self.page.evaluate("1"), timeout_s)
+            return True
+        except (asyncio.TimeoutError, PlaywrightError):
+            return False
 
     async def page_errors(self) -> list[str]:
         return list(self._console)
@@ -116,7 +148,14 @@ class PlaywrightPageSession:
 
     async def goto(self, url: str, timeout_s: float) -> int | None:
         response = await self._do(f"goto {url}", self.page.goto(url, wait_until="load", timeout=timeout_s * 1000))
-        return response.status if response is not None else None
+        if response is None:
+            return None
+        self.landed_url = response.url  # after server redirects, before the page's own scripts move it
+        headers = response.headers
+        length = headers.get("content-length", "")
+        # The length the server promised, to tell a response cut short (Firefox renders what came).
+        self.declared_length = int(length) if length.isdigit() and "content-encoding" not in headers else None
+        return response.status
 
     async def click(self, selector: str, timeout_s: float) -> None:
         await self._do(f"click {selector}", self._locator(selector).click(timeout=timeout_s * 1000))

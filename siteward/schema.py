@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from siteward.selectors import selector_problem
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -54,6 +56,13 @@ class TargetConfig(Strict):
         return url.rstrip("/")
 
 
+def valid_selectors(selectors: list[str]) -> list[str]:
+    for selector in selectors:
+        if (problem := selector_problem(selector)) is not None:
+            raise ValueError(f"expected selectors that can match: {problem}")
+    return selectors
+
+
 class PageConfig(Strict):
     name: str = Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9_.-]+$")
     path: str = Field(description="path below base_url, e.g. /product/canvas-sneaker")
@@ -62,6 +71,7 @@ class PageConfig(Strict):
     journey_state: str | None = Field(None, description="journey whose browser state this page needs")
 
     _absolute_path = field_validator("path")(absolute_path)
+    _valid_selectors = field_validator("required", "mask")(valid_selectors)
 
 
 DEFAULT_BUDGETS: dict[str, dict[str, float]] = {

@@ -9,14 +9,40 @@ text engine: the innermost element whose whitespace-normalised text matches.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
+
+import cssselect
 
 # Playwright-only syntax a WebDriver cannot be given as CSS.
 _PLAYWRIGHT_ONLY = (">>", ":has-text(", ":text(", ":text-is(", ":visible", ":nth-match(", "internal:")
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
+
+
+# A Playwright selector engine prefix (text=, xpath=, id=, data-testid=, role=, ...): not CSS.
+_ENGINE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*=")
+
+
+def selector_problem(selector: str) -> str | None:
+    """Why a config selector can never match, checked when the config loads (CSS syntax; text,
+    XPath and Playwright-only selectors are left to the engine), or None."""
+    text = selector.strip()
+    if not text:
+        return "an empty selector"
+    if text.startswith("css="):
+        text = text[4:]
+    elif text.startswith(("//", "(//")) or _ENGINE_PREFIX.match(text):
+        return None
+    if any(token in text for token in _PLAYWRIGHT_ONLY):
+        return None
+    try:
+        cssselect.parse(text)
+    except cssselect.SelectorError as exc:
+        return f"invalid CSS selector {selector!r}: {exc}"
+    return None
 
 
 class UnsupportedSelector(ValueError):

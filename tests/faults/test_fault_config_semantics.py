@@ -41,6 +41,13 @@ CASES = [
     ("a year of load", ("load", "max_duration_s"), 3.2e7, ["load.max_duration_s", "86400"]),
     ("a year-long duration", ("load", "duration_s"), 3.2e7, ["load.duration_s", "86400"]),
     ("page name of 5000 characters", ("pages", 0, "name"), "p" * 5000, ["pages[0].name", "80"]),
+    # selectors that can never match used to surface as page-load errors (exit 3) mid-run
+    ("invalid CSS in required", ("pages", 0, "required"), ["main", "a[href"], ["pages[0].required", "invalid CSS selector 'a[href'"]),
+    ("invalid CSS in a page mask", ("pages", 0, "mask"), ["..banner"], ["pages[0].mask", "'..banner'"]),
+    ("invalid CSS in visual.mask", ("visual", "mask"), ["div)"], ["visual.mask", "'div)'"]),
+    ("invalid CSS in a journey step", ("journeys", 0, "steps", 0), {"click": "button[type=submit"},
+     ["journeys[0].steps[0]", "step 'click' needs a selector that can match", "'button[type=submit'"]),
+    ("an empty selector", ("journeys", 0, "steps", 0), {"expect_visible": "  "}, ["journeys[0].steps[0]", "an empty selector"]),
 ]
 
 
@@ -51,6 +58,13 @@ def test_silently_wrong_config_is_refused_naming_the_key(what, path, value, frag
     message = str(info.value)
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_text_xpath_and_playwright_only_selectors_are_left_to_the_engine():
+    document = copy.deepcopy(DOCUMENT)
+    document["pages"][0]["required"] = ["text=Add to cart", "xpath=//main", "//footer", "button:has-text('Pay')",
+                                        "form >> nth=0", "data-testid=basket", "css=main > h1", "[data-x='a)b']"]
+    assert parse_config(document, "shop.toml").pages[0].required[-1] == "[data-x='a)b']"
 
 
 def test_two_journeys_with_one_name_are_refused():
