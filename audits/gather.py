@@ -69,9 +69,11 @@ class TlsInfo:
         return (self.not_after - now).total_seconds() / 86400
 
 
-def make_client(timeout_s: float, headers: dict[str, str] | None = None) -> httpx.Client:
+def make_client(timeout_s: float, headers: dict[str, str] | None = None, *, verify: ssl.SSLContext | bool = True,
+                auth: tuple[str, str] | None = None) -> httpx.Client:
+    """`verify` and `auth` from the target's TargetAccess (TLS trust, basic auth)."""
     return httpx.Client(
-        timeout=timeout_s, follow_redirects=True, verify=True,
+        timeout=timeout_s, follow_redirects=True, verify=verify, auth=auth,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
     )

@@ -60,7 +60,7 @@ STATE_FILE = "siteward-state.json"  # what the script reads, in lhci's working d
 
 
 def collect_config(url: str, *, preset: str, runs: int, chrome_path: str, chrome_flags: list[str],
-                   with_state: bool = False) -> dict:
+                   with_state: bool = False, extra_headers: dict[str, str] | None = None) -> dict:
     """The lhci config for one URL and preset (mobile is Lighthouse's default config).
 
     With state, Lighthouse runs in the Chrome that lhci's puppeteerScript prepared with the
@@ -71,6 +71,8 @@ def collect_config(url: str, *, preset: str, runs: int, chrome_path: str, chrome
     settings: dict = {}
     if preset == "desktop":
         settings["preset"] = "desktop"
+    if extra_headers:  # basic auth: Lighthouse sends them with every request of the page
+        settings["extraHeaders"] = dict(extra_headers)
     collect: dict = {"url": [url], "numberOfRuns": runs, "chromePath": chrome_path, "settings": settings}
     if with_state:
         settings["disableStorageReset"] = True
@@ -123,6 +125,15 @@ def _pump(stream, sink: list[str], on_line: Callable[[str], None] | None) -> Non
     stream.close()
 
 
+class Stopped(RuntimeError):
+    """lhci was not started, or was ended, because the run is stopping."""
+
+
+_RUNNING: set[int] = set()  # pids of running lhci processes (each leads its own process group)
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
 def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: float,
              on_line: Callable[[str], None] | None = None,
              killed: list[str] | None = None) -> tuple[int | None, str, str, float]:
@@ -131,10 +142,14 @@ def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: flo
     On timeout the whole tree is killed; `killed` (if given) receives "pid name" of each process.
     """
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(tools.lhci), *args], cwd=workdir, env=tools.env(), text=True, errors="replace",
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
+    with _RUNNING_LOCK:
+        if _STOPPING.is_set():
+            raise Stopped("the run is stopping: no new Lighthouse run")
+        proc = subprocess.Popen(
+            [str(tools.lhci), *args], cwd=workdir, env=tools.env(), text=True, errors="replace",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        _RUNNING.add(proc.pid)
     out = _Output()
     readers = [
         threading.Thread(target=_pump, args=(proc.stdout, out.stdout, on_line), daemon=True),
@@ -144,15 +159,35 @@ def run_lhci(tools: NodeTools, args: list[str], *, workdir: Path, timeout_s: flo
         reader.start()
     try:
         code: int | None = proc.wait(timeout=timeout_s)
+        if _STOPPING.is_set():
+            raise Stopped("ended: the run is stopping")  # killed by stop_all, not the tool's own failure
     except subprocess.TimeoutExpired:
         victims = kill_tree(proc.pid)
         if killed is not None:
             killed.extend(victims)
         proc.wait()
         code = None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc.pid)
     for reader in readers:
         reader.join(timeout=10)
     return code, "".join(out.stdout), "".join(out.stderr), time.monotonic() - started
+
+
+def stop_all() -> None:
+    """SIGINT/SIGTERM: end every running lhci tree now and start no other (CI runners kill ~10 s
+    after SIGTERM, and one collect takes up to a minute)."""
+    with _RUNNING_LOCK:
+        _STOPPING.set()
+        running = list(_RUNNING)
+    for pid in running:
+        kill_tree(pid)
+
+
+def allow_runs() -> None:
+    """A new stage may run lhci again (after stop_all)."""
+    _STOPPING.clear()
 
 
 def failure_message(stderr: str, stdout: str, code: int | None) -> tuple[str, str | None]:
@@ -168,7 +203,7 @@ def failure_message(stderr: str, stdout: str, code: int | None) -> tuple[str, st
 
 
 def collect(tools: NodeTools, url: str, *, workdir: Path, preset: str, runs: int, timeout_s: float,
-            chrome_flags: list[str], state: Path | None = None,
+            chrome_flags: list[str], state: Path | None = None, extra_headers: dict[str, str] | None = None,
             on_run_done: Callable[[int], None] | None = None) -> CollectResult:
     """`lhci collect` one URL `runs` times with one preset; LHRs and HTML stay in workdir.
 
@@ -180,7 +215,7 @@ def collect(tools: NodeTools, url: str, *, workdir: Path, preset: str, runs: int
         data = json.loads(state.read_text(encoding="utf-8"))
         (workdir / STATE_FILE).write_text(json.dumps({**data, "targetOrigin": origin_of(url)}), encoding="utf-8")
     config = collect_config(url, preset=preset, runs=runs, chrome_path=str(tools.chrome),
-                            chrome_flags=chrome_flags, with_state=state is not None)
+                            chrome_flags=chrome_flags, with_state=state is not None, extra_headers=extra_headers)
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
     def on_line(line: str) -> None:

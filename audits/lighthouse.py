@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,6 +16,7 @@ from typing import Callable
 from audits import lhci
 from audits.lhr import extract_metrics, final_url, median_run_index, metric_specs, run_warnings, runtime_error
 from audits.tools import NodeTools
+from siteward import processes
 from siteward.browser_state import same_page
 from siteward.records import Artifact, Finding, Measurement
 from siteward.secrets import MASK
@@ -179,11 +179,16 @@ def run_job(ctx: StageContext, tools: NodeTools, job: LighthouseJob, *, rc_path:
         done += 1
         on_run_done()
 
-    workdir = Path(tempfile.mkdtemp(prefix=f"siteward-lh-{job.page}-{job.preset}-"))
+    workdir = processes.temp_dir("lh")
     try:
+        access = ctx.access
+        insecure = not access.verify or access.ca_bundle is not None  # a bundle was verified by require_target
+        flags = [*cfg.chrome_flags, *(["--ignore-certificate-errors"] if insecure else [])]
+        authorization = access.authorization()
         result = lhci.collect(tools, job.url, workdir=workdir, preset=job.preset, runs=job.runs,
-                              timeout_s=cfg.timeout_s, chrome_flags=cfg.chrome_flags,
-                              state=job.state, on_run_done=advance)
+                              timeout_s=cfg.timeout_s, chrome_flags=flags, state=job.state,
+                              extra_headers={"Authorization": authorization} if authorization else None,
+                              on_run_done=advance)
         kept = _keep_evidence(ctx, job, result)
         median_run = record_runs(ctx, job, kept, result.elapsed_s)
         if result.error:
@@ -198,6 +203,10 @@ def run_job(ctx: StageContext, tools: NodeTools, job: LighthouseJob, *, rc_path:
                                  message=f"lhci assert failed: {error}", tags=job.tags))
             evidence = [ctx.relative(kept[median_run - 1][1] or kept[median_run - 1][0])]
             record_assertions(ctx, job, results, evidence)
+    except lhci.Stopped:
+        ctx.emit(Finding(stage="audits", subject=job.subject, check="lighthouse", status="skip", severity="info",
+                         message=f"not audited: the run was interrupted (SIGINT/SIGTERM) before {job.url} was done",
+                         tags=job.tags))
     except Exception as exc:  # noqa: BLE001 - one broken check never sinks the run
         _error(ctx, job, f"Lighthouse wrapper failed on {job.url}: {type(exc).__name__}: {exc}")
     finally:

@@ -44,7 +44,7 @@ def rendered_html(ctx: StageContext, pages: list[PageConfig], headers_for: dict[
     found = browsers_stage_doms(ctx)
     cfg = ctx.config.audits
     shells = {}
-    with make_client(cfg.http_timeout_s) as client:
+    with make_client(cfg.http_timeout_s, **ctx.access.httpx_options()) as client:
         for page in pages:
             if page.name in found:
                 continue
@@ -52,7 +52,8 @@ def rendered_html(ctx: StageContext, pages: list[PageConfig], headers_for: dict[
             main, html = fetch(client, url, read_body=True, headers=headers_for.get(page.name))
             if main.ok and looks_client_rendered(html):
                 shells[page.name] = (url, states.get(page.name))
-    for name, dom in render_pages(shells, cfg.chrome_path, cfg.http_timeout_s).items():
+    for name, dom in render_pages(shells, cfg.chrome_path, cfg.http_timeout_s,
+                                  ctx.access.browser_context_options()).items():
         found[name] = (dom, "rendered DOM (headless Chromium, audits stage)")
     return found
 
@@ -60,8 +61,9 @@ def rendered_html(ctx: StageContext, pages: list[PageConfig], headers_for: dict[
 def run_tls_audit(ctx: StageContext) -> Finding:
     base_url = ctx.config.target.base_url
     https = base_url.startswith("https://")
-    info = gather_tls(base_url, ctx.config.audits.http_timeout_s) if https else None
-    result = check_tls(info, https=https, min_days=ctx.config.audits.cert_min_days)
+    bundle = ctx.access.ca_bundle
+    info = gather_tls(base_url, ctx.config.audits.http_timeout_s, cafile=str(bundle) if bundle else None) if https else None
+    result = check_tls(info, https=https, min_days=ctx.config.audits.cert_min_days, verify=ctx.access.verify)
     return ctx.emit(_finding("tls-expiry", "site|tls-expiry", result, {"group": "site"}, []))
 
 
@@ -74,7 +76,7 @@ def run_page_audits(ctx: StageContext, pages: list[PageConfig], *, headers_for: 
     https = base_url.startswith("https://")
     emitted = [run_tls_audit(ctx)]
     rendered = rendered_html(ctx, pages, headers_for, states or {})
-    with make_client(cfg.http_timeout_s) as client:
+    with make_client(cfg.http_timeout_s, **ctx.access.httpx_options()) as client:
         for page_cfg in pages:
             tags = {"page": page_cfg.name}
             url = ctx.config.url(page_cfg.path)

@@ -190,9 +190,12 @@ def unmet_requirement(check: PageCheck, page: PageArtifacts) -> CheckResult | No
     return None
 
 
-def check_tls(info: TlsInfo | None, *, https: bool, min_days: int) -> CheckResult:
+def check_tls(info: TlsInfo | None, *, https: bool, min_days: int, verify: bool = True) -> CheckResult:
+    """`verify` False: target.tls_verify = false, an untrusted certificate was accepted on purpose."""
     if not https or info is None:
         return CheckResult("skip", "target is plain http: no certificate to check", "info")
+    if info.error and info.invalid and not verify:
+        return CheckResult("warn", f"{info.host}:{info.port}: {info.error} (accepted: target.tls_verify = false)")
     if info.error:
         return CheckResult("fail" if info.invalid else "error", f"{info.host}:{info.port}: {info.error}", "critical")
     days = info.days_left() or 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from audits.state import browsers_artifacts
 from siteward.browser_state import BrowserState
@@ -40,7 +41,8 @@ def browsers_stage_doms(ctx: StageContext) -> dict[str, tuple[str, str]]:
             for page, a in browsers_artifacts(ctx, "rendered-dom", "page").items()}
 
 
-async def _render(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, timeout_s: float) -> dict[str, str]:
+async def _render(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, timeout_s: float,
+                  context_options: dict[str, Any]) -> dict[str, str]:
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import async_playwright
 
@@ -51,7 +53,9 @@ async def _render(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, ti
         browser = await p.chromium.launch(executable_path=chrome_path, headless=True, args=CHROMIUM_ARGS)
         try:
             for page_name, (url, state) in jobs.items():
-                options = {"storage_state": BrowserState.read(state).playwright_state()} if state else {}
+                options = dict(context_options)  # TLS trust, basic auth (TargetAccess)
+                if state:
+                    options["storage_state"] = BrowserState.read(state).playwright_state()
                 context = await browser.new_context(**options)
                 try:
                     page = await context.new_page()
@@ -70,13 +74,14 @@ async def _render(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, ti
     return rendered
 
 
-def render_pages(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, timeout_s: float) -> dict[str, str]:
+def render_pages(jobs: dict[str, tuple[str, Path | None]], chrome_path: str, timeout_s: float,
+                 context_options: dict[str, Any] | None = None) -> dict[str, str]:
     """Page -> its DOM after headless Chromium ran its scripts (pages that failed to render are left out)."""
     if not jobs:
         return {}
     found: dict[str, str] = {}
 
     async def render() -> None:
-        found.update(await _render(jobs, chrome_path, timeout_s))
+        found.update(await _render(jobs, chrome_path, timeout_s, context_options or {}))
     run_async(render())
     return found

@@ -9,16 +9,17 @@ journey here with the spine's journey interpreter (audits/state.py).
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from audits import lhci
 from audits.lighthouse import LighthouseJob, run_job
 from audits.page_audits import run_page_audits
 from audits.state import JourneyStateError, browsers_artifacts, extra_headers_for, record_journey_state
 from audits.tools import NodeTools, find_node_tools
+from siteward import processes
 from siteward.browser_state import BrowserState
 from siteward.errors import ConfigError, UsageError
 from siteward.journeys import secret_problem
@@ -150,7 +151,8 @@ class JourneyStates:
             path = record_journey_state(
                 config, base_url=self.ctx.config.target.base_url,
                 out_path=self.state_dir / f"{journey}-{len(self.replayed)}.json", secrets=self.ctx.secrets,
-                chrome_path=self.ctx.config.audits.chrome_path, timeout_s=self.ctx.config.browsers.timeout_s)
+                chrome_path=self.ctx.config.audits.chrome_path, timeout_s=self.ctx.config.browsers.timeout_s,
+                context_options=self.ctx.access.browser_context_options())
         except JourneyStateError as exc:
             self.failed[journey] = str(exc)
             raise
@@ -190,9 +192,9 @@ def recorded_states(ctx: StageContext) -> dict[str, Path]:
 def run(ctx: StageContext, plan: AuditPlan) -> None:
     cfg = ctx.config.audits
     tools = find_node_tools(cfg.chrome_path) if cfg.lighthouse else None
-    require_target(ctx.config.target.base_url, timeout_s=cfg.http_timeout_s)
+    require_target(ctx.config.target.base_url, timeout_s=cfg.http_timeout_s, access=ctx.access)
 
-    state_dir = Path(tempfile.mkdtemp(prefix="siteward-state-"))
+    state_dir = processes.temp_dir("state")
     try:
         _run_checks(ctx, plan.pages, plan.presets, plan.runs, plan.lighthouserc, tools, state_dir)
     finally:
@@ -228,8 +230,16 @@ def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], 
                         return
                 run_job(ctx, tools, job, rc_path=rc_path, on_run_done=lambda: bar.advance(f"{job.page} {job.preset}"))
 
-            with ThreadPoolExecutor(max_workers=cfg.parallel) as pool:
-                list(pool.map(one, jobs))
+            lhci.allow_runs()
+            pool = ThreadPoolExecutor(max_workers=cfg.parallel)
+            try:
+                for future in [pool.submit(one, job) for job in jobs]:
+                    future.result()
+            except BaseException:  # SIGINT/SIGTERM (or a bug): end running collects, start no other
+                lhci.stop_all()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
 
     if cfg.page_audits:
         with ctx.progress("Page audits", total=len(pages)) as bar:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from siteward.journeys import JourneyConfig, run_steps
@@ -73,7 +74,7 @@ def extra_headers_for(storage_state_path: Path, url: str) -> dict[str, str]:
 
 
 async def _replay(journey: JourneyConfig, *, base_url: str, out_path: Path, secrets: Secrets,
-                  chrome_path: str, timeout_s: float) -> None:
+                  chrome_path: str, timeout_s: float, context_options: dict[str, Any]) -> None:
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import async_playwright
 
@@ -86,7 +87,7 @@ async def _replay(journey: JourneyConfig, *, base_url: str, out_path: Path, secr
             raise JourneyStateError(f"cannot start Chromium for journey {journey.name!r}: "
                                     f"{str(exc).strip().splitlines()[0]}") from None
         try:
-            context = await browser.new_context()
+            context = await browser.new_context(**context_options)
             session = PlaywrightPageSession("chromium", None, context, await context.new_page())
             outcome = await run_steps(
                 session, journey, base_url=base_url, secrets=secrets, default_timeout_s=timeout_s,
@@ -100,11 +101,12 @@ async def _replay(journey: JourneyConfig, *, base_url: str, out_path: Path, secr
 
 
 def record_journey_state(journey: JourneyConfig, *, base_url: str, out_path: Path, secrets: Secrets,
-                         chrome_path: str = "/usr/bin/chromium", timeout_s: float = 60) -> Path:
+                         chrome_path: str = "/usr/bin/chromium", timeout_s: float = 60,
+                         context_options: dict[str, Any] | None = None) -> Path:
     """Replay `journey` in headless Chromium and save its browser state (siteward.browser_state) to out_path."""
     if not journey.steps:
         raise JourneyStateError(f"journey {journey.name!r} has no declarative steps to replay (python journeys need the browsers stage)")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     run_async(_replay(journey, base_url=base_url, out_path=out_path, secrets=secrets, chrome_path=chrome_path,
-                      timeout_s=timeout_s))
+                      timeout_s=timeout_s, context_options=context_options or {}))
     return out_path

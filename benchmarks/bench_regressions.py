@@ -7,8 +7,9 @@
 Per family, `siteward run` (narrowed to one stage) first builds a clean history on branch
 "main" (`--clean` runs: the pooled baseline). Then it alternates, as CI does:
 - a faulty run on its own branch (a pull request: never a baseline), with +30 % injected on
-  one metric: a page's first paint through `slow-paint` (paint: Chromium desktop, pages home
-  and product, one load at a time), a route's response time through `latency` on top of a
+  one metric: a page's first paint through `slow-paint` (paint: Chromium desktop, four pages
+  so that each has peers whose common change is the machine's drift, reports/drift.py; one
+  load at a time), a route's response time through `latency` on top of a
   steady 100 ms (load: Locust, open model), Lighthouse's FCP through `slow-paint`
   (lighthouse: desktop, 5 runs). The delay is 30 % of the metric's median in the clean
   history, scaled by what probe runs with it achieved next to clean runs (3 pairs for first
@@ -65,9 +66,10 @@ class Family:
 
 FAMILIES = {
     "paint": Family(
-        "paint", 'stages = ["browsers"]\n[[pages]]\nname = "home"\npath = "/"\n[[pages]]\nname = "product"\n'
-                 'path = "/product/canvas-sneaker"\n[browsers]\nengines = ["chromium"]\ndevices = ["desktop"]\n'
-        'concurrency = 1\n',
+        "paint", 'stages = ["browsers"]\n[[pages]]\nname = "home"\npath = "/"\n[[pages]]\nname = "category"\n'
+                 'path = "/category/shoes"\n[[pages]]\nname = "product"\npath = "/product/canvas-sneaker"\n'
+                 '[[pages]]\nname = "cart"\npath = "/cart"\n[browsers]\nengines = ["chromium"]\n'
+                 'devices = ["desktop"]\nconcurrency = 1\n',
         ("browsers", "product|chromium|desktop", "fcp_ms"), (), "slow-paint=/product:{ms}", probes=3),
     "load": Family(
         "load", 'stages = ["loadtests"]\n[[pages]]\nname = "home"\npath = "/"\n[load]\nprofile = "open"\n'

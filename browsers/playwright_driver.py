@@ -41,9 +41,11 @@ def executable_for(engine: str) -> str | None:
 class PlaywrightEngine:
     """One launched browser of one engine, relaunched when it dies."""
 
-    def __init__(self, playwright: Playwright, engine: str, *, launch_timeout_s: float = 60):
+    def __init__(self, playwright: Playwright, engine: str, *, launch_timeout_s: float = 60,
+                 context_options: dict[str, Any] | None = None):
         self.playwright = playwright
         self.engine = engine
+        self.context_options = dict(context_options or {})  # TLS trust, basic auth (TargetAccess)
         self.launch_timeout_s = launch_timeout_s
         self.restarts = 0
         self._browser: Browser | None = None
@@ -80,7 +82,7 @@ class PlaywrightEngine:
     async def new_session(self, device: DeviceProfile, *, state: BrowserState | None = None,
                           timeout_s: float = 30) -> "PlaywrightSession":
         browser = await self.browser()
-        options = device.playwright_context_options()
+        options = {**device.playwright_context_options(), **self.context_options}
         if self.engine == "firefox":
             # Passing is_mobile to Firefox raises in some Playwright versions and is ignored in others.
             options.pop("is_mobile", None)

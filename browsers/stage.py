@@ -57,7 +57,7 @@ def plan(config, options: SweepOptions) -> SweepPlan:
 
 
 def run(ctx: StageContext, plan: SweepPlan) -> None:
-    require_target(ctx.config.target.base_url)
+    require_target(ctx.config.target.base_url, access=ctx.access)
     run_async(Sweep(ctx, plan).run(), run=_run_interruptible)
 
 
@@ -152,8 +152,9 @@ class Sweep:
         wanted = list(self.plan.engines)
 
         async def start(name: str):
-            engine = WebKitEngine(page_timeout_s=self.settings.timeout_s) if name == "webkit" else \
-                PlaywrightEngine(playwright, name)
+            access = self.ctx.access
+            engine = WebKitEngine(page_timeout_s=self.settings.timeout_s, access=access) \
+                if name == "webkit" else PlaywrightEngine(playwright, name, context_options=access.browser_context_options())
             return name, engine, await asyncio.wait_for(engine.start(), timeout=120)
 
         results = await asyncio.gather(*(start(n) for n in wanted), return_exceptions=True)

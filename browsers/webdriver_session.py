@@ -11,6 +11,7 @@ import asyncio
 import time
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 from selenium import webdriver
@@ -48,6 +49,23 @@ def _gone(exc: Exception) -> bool:
         marker in text for marker in ("invalid session", "connection refused", "max retries", "session deleted",
                                       "no such window", "failed to establish")
     )
+
+
+def with_credentials(url: str, credentials: tuple[str, str], origin: str) -> str:
+    """https://user:password@host/... for a URL on the target's origin (basic auth over WebDriver)."""
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}" != origin:
+        return url
+    user, password = (quote(value, safe="") for value in credentials)
+    return urlunsplit((parts.scheme, f"{user}:{password}@{parts.netloc}", parts.path, parts.query, parts.fragment))
+
+
+def without_userinfo(url: str) -> str:
+    """The URL as the shopper would see it: credentials of basic auth (with_credentials) dropped."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
 
 
 def fit_viewport(driver: webdriver.Remote, width: int, height: int) -> None:
@@ -117,8 +135,10 @@ class WebDriverSession:
     # -------------------------------------------------------------- actions
     def _goto(self, url: str, timeout_s: float) -> None:
         self.driver.set_page_load_timeout(timeout_s)
-        self._past_dialogs(lambda: self.driver.get(url), again=False)
-        self.landed_url = self._past_dialogs(lambda: self.driver.current_url)
+        access = self.owner.access
+        address = with_credentials(url, access.auth, access.origin) if access.auth else url
+        self._past_dialogs(lambda: self.driver.get(address), again=False)
+        self.landed_url = without_userinfo(self._past_dialogs(lambda: self.driver.current_url) or "")
         self._past_dialogs(lambda: self.driver.execute_script(INSTALL_ERROR_HOOKS))
 
     def _keep(self, found: list[str], text: str) -> None:
@@ -263,7 +283,7 @@ class WebDriverSession:
         await self._call(f"expect text in {selector}", self._wait_text, selector, text, timeout_s)
 
     async def current_url(self) -> str:
-        return await self._call("read url", lambda: self.driver.current_url)
+        return without_userinfo(await self._call("read url", lambda: self.driver.current_url))
 
     def _is_visible(self, selector: str, timeout_s: float) -> bool:
         try:
@@ -351,7 +371,7 @@ class WebDriverSession:
         jar = {c["name"]: c["value"] for c in cookies}
 
         def get() -> int:
-            with httpx.Client(cookies=jar, timeout=timeout_s, follow_redirects=True,
+            with httpx.Client(cookies=jar, timeout=timeout_s, follow_redirects=True, **self.owner.access.httpx_options(),
                               headers={"User-Agent": self.device.user_agent or "siteward"}) as client:
                 with client.stream("GET", url) as response:
                     received = 0

@@ -29,10 +29,11 @@ from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
 from browsers.devices import DESKTOP_VIEWPORT, DeviceProfile
-from siteward.journeys import BrowserGone
 from browsers.webdriver_session import WebDriverSession, fit_viewport
-from siteward.browser_state import BrowserState
 from browsers.xvfb import Xvfb
+from siteward.browser_state import BrowserState
+from siteward.journeys import BrowserGone
+from siteward.target import TargetAccess
 
 WEBDRIVER_PATH = "/usr/bin/WebKitWebDriver"
 MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.1/MiniBrowser"
@@ -62,9 +63,12 @@ class WebKitEngine:
 
     engine = "webkit"
 
-    def __init__(self, *, launch_timeout_s: float = 60, page_timeout_s: float = 60):
+    def __init__(self, *, launch_timeout_s: float = 60, page_timeout_s: float = 60, access: TargetAccess | None = None):
         self.launch_timeout_s = launch_timeout_s
         self.page_timeout_s = page_timeout_s
+        # TLS trust and basic auth of the target. WebDriver cannot be handed a CA file (a bundle was
+        # verified by require_target) nor answer an auth challenge (navigations carry the credentials).
+        self.access = access or TargetAccess(base_url="")
         self.restarts = 0
         self.version = ""
         self._xvfb = Xvfb()
@@ -87,6 +91,8 @@ class WebKitEngine:
         options = Options()
         options.binary_location = minibrowser_path()
         options.add_argument("--automation")
+        if not self.access.verify or self.access.ca_bundle is not None:
+            options.accept_insecure_certs = True
         if device.user_agent:
             options.add_argument(f"--user-agent={device.user_agent}")
         if not self.connected():  # Xvfb died (or was never up): a new one, on a free display

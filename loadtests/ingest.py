@@ -13,13 +13,13 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from loadtests import series
 from loadtests.model import TrafficModel
 from loadtests.runner import LocustProcesses
 from loadtests.shapes import LoadPlan
-from siteward.records import Artifact, Finding, Measurement
+from siteward.records import AnyRecord, Artifact, Finding, Measurement
 from siteward.stage import StageContext
 
 CSV_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv")
@@ -131,6 +131,28 @@ def load_measurements(plan: LoadPlan, raw: dict[str, Any], route_groups: dict[st
     if rate is not None and rate[1]:
         found.append(Measurement(stage="loadtests", subject="all", tags=overall, metric="rate_ratio", unit="ratio",
                                  samples=[round(rate[0] / rate[1], 4)], higher_is_better=True, evidence=evidence))
+    return found
+
+
+def recovered_records(load_dir: Path, relative: Callable[[Path], str]) -> list[AnyRecord]:
+    """What a load run measured when its stage never recorded it (interrupted twice, or killed
+    while ingesting): measurements from load/raw.json and a finding that says so; [] when there
+    is nothing to recover. `relative` names evidence relative to the run directory."""
+    try:
+        spec = json.loads((load_dir / "spec.json").read_text(encoding="utf-8"))
+        plan, model = LoadPlan.from_spec(spec["plan"]), TrafficModel.from_spec(spec["model"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    raw = read_raw(load_dir / "raw.json")
+    if raw is None or not raw["buckets"]:
+        return []
+    evidence = [relative(load_dir / "raw.json")]
+    found: list[AnyRecord] = list(load_measurements(plan, raw, model.route_keys(), evidence))
+    requests = sum(len(m.samples) for m in found if m.subject == "all" and m.metric == "response_ms")
+    found.append(Finding(stage="loadtests", subject="all", check="load-run", status="warn", tags={"profile": plan.profile},
+                         message=f"recovered from load/raw.json when the report was made: the run was interrupted "
+                                 f"before the load stage recorded its results ({requests} request samples)",
+                         evidence=evidence))
     return found
 
 

@@ -17,6 +17,8 @@ environment (the spec names the variables, never the values).
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import logging
 import os
@@ -28,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import gevent
+import gevent.ssl
 from gevent.queue import Queue
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.contrib.fasthttp import FastRequest
@@ -42,6 +45,7 @@ except ImportError:  # run as a plain file by `locust -f`: make the repository i
 from loadtests import series  # noqa: E402
 from loadtests.model import TrafficModel  # noqa: E402
 from loadtests.shapes import LoadPlan, PlanShape  # noqa: E402
+from siteward.secrets import REFERENCE as SECRET_REFERENCE  # noqa: E402
 
 LATE_TICKET_S = 1.0  # an arrival that waited longer than this for a free user is dropped
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -241,8 +245,28 @@ class TargetOnlyRequest(FastRequest):
         super().redirect(code, location)
 
 
+def _with_secrets(text: str) -> str:
+    """${secrets.NAME} from the environment variable the config names for it (as routes do)."""
+    secret_env = STATE.model.secret_env if STATE.model is not None else {}
+    return SECRET_REFERENCE.sub(lambda m: os.environ.get(secret_env.get(m.group(1), ""), ""), text)
+
+
 class ShopVisitor(FastHttpUser):
     """One visitor: one request per task, thinking (closed) or waiting for an arrival (open)."""
+
+    def __init__(self, environment) -> None:
+        # The target's TLS trust (Locust's FastHttpUser skips verification by default) and basic auth.
+        access = (STATE.spec or {}).get("access") or {}
+        self.insecure = not access.get("verify", True)
+        if access.get("ca_bundle"):
+            self.ssl_context_factory = functools.partial(gevent.ssl.create_default_context,
+                                                         cafile=access["ca_bundle"])
+        auth = access.get("auth")
+        self.auth_headers = {}
+        if auth:
+            credentials = f"{_with_secrets(auth['username'])}:{_with_secrets(auth['password'])}"
+            self.auth_headers = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+        super().__init__(environment)
 
     def wait_time(self) -> float:
         if STATE.plan.profile == "open":
@@ -272,9 +296,10 @@ class ShopVisitor(FastHttpUser):
             self.last_request_s = time.perf_counter() - started
 
     def _send(self, request) -> None:
-        kwargs: dict = {"name": request.label}
+        kwargs: dict = {"name": request.label, "headers": dict(self.auth_headers)}
         if request.form is not None:
-            kwargs.update(data=urlencode(request.form), headers=FORM)
+            kwargs.update(data=urlencode(request.form))
+            kwargs["headers"].update(FORM)
         elif request.json_body is not None:
             kwargs["json"] = request.json_body
         if not request.follow_redirects:

@@ -131,7 +131,7 @@ def build_model(ctx: StageContext) -> TrafficModel:
     routes = load.routes or shop_routes()
     samples = dict(load.samples)
     if route_placeholders(routes) - set(samples):
-        samples = {**discover_samples(ctx.config.target.base_url), **samples}
+        samples = {**discover_samples(ctx.config.target.base_url, access=ctx.access.httpx_options()), **samples}
     return TrafficModel.from_routes(routes, samples, ctx.config.secrets)
 
 
@@ -139,26 +139,29 @@ CATALOG_BUDGET_S = 20.0  # all attempts together: httpx's timeouts are per read,
 CATALOG_MAX_BYTES = 8 * 1024 * 1024
 
 
-def discover_samples(base_url: str, attempts: int = 5, budget_s: float = CATALOG_BUDGET_S) -> dict[str, list[str]]:
+def discover_samples(base_url: str, attempts: int = 5, budget_s: float = CATALOG_BUDGET_S,
+                     access: dict[str, Any] | None = None) -> dict[str, list[str]]:
     """Product slugs, ids, categories and search words from the shop's /api/products.
 
     Retried: a shop under an error fault (or briefly overloaded) still gets its samples.
     Bounded as a whole: an API that answers slowly forever yields no samples, not a hang.
+    `access`: httpx options of the target (TLS trust, basic auth).
     """
     deadline = time.monotonic() + budget_s
     for _ in range(attempts):
         if time.monotonic() >= deadline:
             break
-        products = _catalog_products(base_url + "/api/products", deadline)
+        products = _catalog_products(base_url + "/api/products", deadline, access or {})
         if isinstance(products, list) and products:
             return samples_from_catalog([p for p in products if isinstance(p, dict)])
     return {}
 
 
-def _catalog_products(url: str, deadline: float) -> Any:
+def _catalog_products(url: str, deadline: float, access: dict[str, Any]) -> Any:
     body = bytearray()
     try:
-        with httpx.stream("GET", url, timeout=max(0.1, deadline - time.monotonic())) as response:
+        with httpx.Client(timeout=max(0.1, deadline - time.monotonic()), **access) as client, \
+                client.stream("GET", url) as response:
             if response.status_code != 200:
                 return None
             for chunk in response.iter_bytes():
@@ -178,6 +181,9 @@ def write_spec(path: Path, ctx: StageContext, model: TrafficModel, plan: LoadPla
         "model": model.to_spec(), "plan": plan.to_spec(),
         "think_time_s": list(ctx.config.load.think_time_s),
         "abort": {"ratio": thresholds.abort_error_ratio, "window_s": thresholds.abort_window_s},
+        # TLS trust and basic auth as the config has them: secret references, never values
+        "access": {"verify": ctx.access.verify, "ca_bundle": str(ctx.access.ca_bundle) if ctx.access.ca_bundle else None,
+                   "auth": ctx.config.target.auth.model_dump() if ctx.config.target.auth else None},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
@@ -189,7 +195,7 @@ def run(ctx: StageContext, stage_plan: LoadStagePlan) -> None:
         return _run_as_worker(ctx, stage_plan, out_dir)
     plan, workers = stage_plan.shape, stage_plan.workers
     base_url = ctx.config.target.base_url
-    require_target(base_url, what="load target")
+    require_target(base_url, what="load target", access=ctx.access)
     model = build_model(ctx)
     spec_path = out_dir / "spec.json"
     write_spec(spec_path, ctx, model, plan)

@@ -77,6 +77,38 @@ class RunAnalysis:
         return self.has_records and not self.silent_stages and not self.unfinished_stages
 
 
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # every complete PNG ends with this IEND chunk
+
+
+def damaged_artifacts(run_dir, artifacts: list[Artifact]) -> list[Finding]:
+    """Evidence files that are gone or cut short (a disk that filled mid-run leaves truncated
+    PNGs): an error each, so such a run is never a PASS. PNGs are checked by their last bytes."""
+    found = []
+    for artifact in artifacts:
+        path = run_dir / artifact.path
+        try:
+            if not path.is_file():
+                problem = "is missing"
+            elif path.suffix.lower() == ".png" and not _ends_like_png(path):
+                problem = "is truncated (no PNG end chunk: was the disk full?)"
+            else:
+                continue
+        except OSError as exc:
+            problem = f"cannot be read: {exc.strerror or exc}"
+        found.append(Finding(stage=artifact.stage, subject=artifact.subject, tags=artifact.tags, check="artifact",
+                             status="error", severity="major", message=f"{artifact.role} file {artifact.path} {problem}"))
+    return found
+
+
+def _ends_like_png(path) -> bool:
+    with open(path, "rb") as file:
+        size = file.seek(0, 2)
+        if size < len(PNG_END):
+            return False
+        file.seek(size - len(PNG_END))
+        return file.read() == PNG_END
+
+
 def find_baseline(store: Store, info: RunInfo, baseline_id: str | None,
                   settings: RegressionsConfig) -> BaselineChoice:
     """The explicit baseline run, else the pooled baseline of reports.baselines."""
@@ -149,7 +181,7 @@ def analyse(store: Store, run_id: str, *, baseline_id: str | None = None,
     measurements = [r for r in records if isinstance(r, Measurement)]
     artifacts = [r for r in records if isinstance(r, Artifact)]
     judged = judge(measurements, limits or Limits.from_snapshot(info.config))
-    findings = [r for r in records if isinstance(r, Finding)] + judged
+    findings = [r for r in records if isinstance(r, Finding)] + judged + damaged_artifacts(info.run_dir, artifacts)
 
     config = regressions_config(info.config)
     choice = find_baseline(store, info, baseline_id, config)

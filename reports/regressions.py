@@ -171,7 +171,7 @@ def per_run_samples(runs: Sequence[Sequence[Measurement]]) -> dict[MetricKey, li
 
 
 def _test(runs: list[np.ndarray], current: Sequence[float], m: Measurement, method: str,
-          settings: Settings) -> stats.TestResult | str:
+          settings: Settings, step: float | None = None) -> stats.TestResult | str:
     """The test result, or why there is none."""
     now = stats.finite(current)
     if method == "run-medians":
@@ -179,7 +179,7 @@ def _test(runs: list[np.ndarray], current: Sequence[float], m: Measurement, meth
             return f"measured in {len(runs)} baseline run(s); {settings.min_runs} needed"
         if not len(now):
             return "no valid sample in this run"
-        return stats.run_medians_test(runs, now, unit=m.unit, higher_is_better=m.higher_is_better)
+        return stats.run_medians_test(runs, now, unit=m.unit, higher_is_better=m.higher_is_better, step=step)
     pooled = np.concatenate(runs) if runs else np.array([])
     need = stats.MIN_POOLED_SAMPLES
     if len(pooled) < need or len(now) < need:
@@ -224,60 +224,82 @@ def compare(baseline_runs: Sequence[Sequence[Measurement]], current: Iterable[Me
                 out.append(base_comparison(key, m, "insufficient", runs, m.samples, method, result))
             else:
                 tested.append((base_comparison(key, m, "unchanged", runs, m.samples, method, "", result), result))
-    out += drift_adjusted(tested, settings, baseline_runs, base, cur, method)
+    out += drift_adjusted(tested, settings, baseline_runs, cur, method)
     for key, m in latest.items():
         if key not in cur and not is_generator_health(*key):
             out.append(base_comparison(key, m, "gone", base.get(key, []), [], method, "not measured in this run"))
     return out
 
 
+def peer_groups(comparisons: Iterable[Comparison]) -> dict[tuple[str, ...], list[MetricKey]]:
+    """Peer groups (reports/drift.py) of the metrics tested, from MIN_GROUP members on."""
+    groups: dict[tuple[str, ...], list[MetricKey]] = defaultdict(list)
+    for c in comparisons:
+        group = drift.peer_group(c.stage, c.subject, c.metric, c.unit, c.tags)
+        if group is not None and c.unit in stats.LOG_UNITS:
+            groups[group].append(c.key)
+    return {group: keys for group, keys in groups.items() if len(keys) >= drift.MIN_GROUP}
+
+
+def baseline_pools(baseline_runs: Sequence[Sequence[Measurement]]) -> list[dict[MetricKey, list[float]]]:
+    return [{key: m.samples for key, m in pool_measurements(run).items()} for run in baseline_runs]
+
+
 def drift_adjusted(tested: list[tuple[Comparison, stats.TestResult]], settings: Settings,
-                   baseline_runs: Sequence[Sequence[Measurement]], base: dict[MetricKey, list[np.ndarray]],
-                   cur: dict[MetricKey, Measurement], method: str) -> list[Comparison]:
-    """States with each metric of a peer group tested with its peers' change divided out, plus
-    one site-wide comparison per group (reports/drift.py); BH over all metrics."""
-    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for i, (c, r) in enumerate(tested):
-        if c.unit in stats.LOG_UNITS and r.baseline > 0 and r.current > 0:
-            groups[drift.peer_group(c.stage, c.metric, c.unit, c.tags)].append(i)
+                   baseline_runs: Sequence[Sequence[Measurement]], cur: dict[MetricKey, Measurement],
+                   method: str) -> list[Comparison]:
+    """States with each metric of a peer group tested with its peers' change divided out, in
+    this run and in each baseline run, plus one site-wide comparison per group
+    (reports/drift.py); BH over all metrics."""
     tested = list(tested)
+    index = {c.key: i for i, (c, r) in enumerate(tested) if r.baseline > 0 and r.current > 0}
+    groups = peer_groups(tested[i][0] for i in index.values())
+    pools = baseline_pools(baseline_runs) if groups else []
     site_wide = []
-    for group, members in groups.items():
-        changes = {i: float(np.log(tested[i][1].current / tested[i][1].baseline)) for i in members}
-        for i, shift in drift.leave_one_out(changes).items():
-            c, _ = tested[i]
+    for group, keys in groups.items():
+        runs = drift.group_runs(pools, keys, stats.run_centre)
+        changes = {k: float(np.log(tested[index[k]][1].current / tested[index[k]][1].baseline)) for k in keys}
+        for key, shift in drift.leave_one_out(changes).items():
+            c, first = tested[index[key]]
             relative = float(np.expm1(shift))
-            again = _test(base[c.key], drift.without_drift(cur[c.key].samples, relative), cur[c.key], method, settings)
+            again = _test(drift.adjusted_baseline(runs, key), drift.without_drift(cur[key].samples, relative), cur[key], method, settings,
+                          step=first.step)
             if isinstance(again, stats.TestResult):
-                tested[i] = (replace(c, drift=relative, reason=drift.describe(relative, len(members) - 1, c.metric)), again)
-        if method == "run-medians" and len(members) >= drift.MIN_GROUP:
-            found = site_wide_comparison(group, [tested[i][0] for i in members], baseline_runs, cur, settings)
+                tested[index[key]] = (replace(c, drift=relative, reason=drift.describe(relative, len(keys) - 1, c.metric)),
+                                      again)
+        if method == "run-medians":
+            found = site_wide_comparison(group, [tested[index[k]][0] for k in keys], runs, cur, settings)
             if found is not None:
                 site_wide.append(found)
     return decide_states(tested, settings) + site_wide
 
 
-def site_wide_comparison(group: tuple[str, ...], members: list[Comparison], baseline_runs: Sequence[Sequence[Measurement]],
+def adjusted_baselines(comparisons: list[Comparison], baseline_runs: Sequence[Sequence[Measurement]]
+                       ) -> dict[MetricKey, list[np.ndarray]]:
+    """The drift-adjusted baseline runs of the flagged metrics whose peers' drift was divided out."""
+    wanted = {c.key for c in comparisons if c.drift is not None and c.state == "regression"}
+    groups = {g: keys for g, keys in peer_groups(c for c in comparisons if c.state != "new").items() if wanted & set(keys)}
+    pools = baseline_pools(baseline_runs) if groups else []
+    found = {}
+    for keys in groups.values():
+        runs = drift.group_runs(pools, keys, stats.run_centre)
+        found.update({key: drift.adjusted_baseline(runs, key) for key in wanted & set(keys)})
+    return found
+
+
+def site_wide_comparison(group: tuple[str, ...], members: list[Comparison], runs: drift.GroupRuns,
                          cur: dict[MetricKey, Measurement], settings: Settings) -> Comparison | None:
     """The group's common change in this run against the common changes of the baseline runs."""
-    keys = {c.key for c in members}
-    centres = [{k: stats.run_centre(values) for k, m in pool_measurements(run).items() if k in keys
-                and len(values := stats.finite(m.samples)) and np.all(values > 0)} for run in baseline_runs]
-    logs: dict[MetricKey, list[float]] = defaultdict(list)
-    for run in centres:
-        for k, centre in run.items():
-            logs[k].append(float(np.log(centre)))
-    refs = {k: float(np.mean(v)) for k, v in logs.items()}
-    shifts = [s for s in (drift.common_change({k: np.log(c) - refs[k] for k, c in run.items()}) for run in centres)
-              if s is not None]
-    now_values = {k: stats.finite(cur[k].samples) for k in keys if k in refs}
+    refs = runs.refs
+    shifts = drift.common_shifts(runs)
+    now_values = {c.key: stats.finite(cur[c.key].samples) for c in members if c.key in refs}
     now = drift.common_change({k: np.log(stats.run_centre(v)) - refs[k] for k, v in now_values.items()
                                if len(v) and np.all(v > 0)})
     if now is None or len(shifts) < settings.min_runs:
         return None
     first = members[0]
     result = stats.run_medians_test([[float(np.exp(s))] for s in shifts], [float(np.exp(now))], unit=first.unit,
-                                    higher_is_better=first.higher_is_better)
+                                    higher_is_better=first.higher_is_better, step=0.0)
     scale = float(np.exp(np.mean(list(refs.values()))))
     baseline, current = scale * result.baseline, scale * float(np.exp(now))
     relative = current / baseline - 1
@@ -336,13 +358,15 @@ def confirm(comparisons: list[Comparison], baseline_runs: Sequence[Sequence[Meas
     there are none (load routes, journeys, confirm_runs = 0, a comparison made after the run),
     when their screening q-value meets the stricter bar; the others become "unconfirmed"."""
     base = per_run_samples(baseline_runs)
+    base.update(adjusted_baselines(comparisons, baseline_runs))  # as screening tested them
     again = pool_measurements(m for m in fresh if is_confirmation(m)) if settings.confirm_runs else {}
     strict = settings.fdr * UNCONFIRMABLE_STRICTNESS
     tested: list[tuple[Comparison, stats.TestResult]] = []
     results: dict[MetricKey, Comparison] = {}
     for c in (c for c in comparisons if c.state == "regression"):
         m = again.get(c.key) if c.confirmable else None
-        result = (_test(base.get(c.key, []), drift.without_drift(m.samples, c.drift), m, c.method, settings)
+        step = stats.quantum(*base.get(c.key, []), stats.finite(m.samples)) if m is not None and c.drift else None
+        result = (_test(base.get(c.key, []), drift.without_drift(m.samples, c.drift), m, c.method, settings, step)
                   if m is not None else None)
         if isinstance(result, stats.TestResult):
             tested.append((c, result))

@@ -121,10 +121,12 @@ def spread_floor(centre: float, step: float, per_run: float, log: bool) -> float
 
 
 def run_medians_test(baseline_runs: Sequence[Sequence[float]], current: Sequence[float], *, unit: str,
-                     higher_is_better: bool) -> TestResult:
+                     higher_is_better: bool, step: float | None = None) -> TestResult:
     """The current run's median against the baseline runs' medians (prediction t-test, df = K - 1).
 
-    Needs at least two baseline runs and one current sample (callers enforce their minimum)."""
+    `step`: the values' own step when the current samples were rescaled (drift divided out:
+    whole milliseconds stay whole milliseconds). Needs at least two baseline runs and one
+    current sample (callers enforce their minimum)."""
     runs = [run for run in (finite(r) for r in baseline_runs) if len(run)]
     now = finite(current)
     if len(runs) < 2 or not len(now):
@@ -136,7 +138,7 @@ def run_medians_test(baseline_runs: Sequence[Sequence[float]], current: Sequence
     base, cur = scale(medians), float(scale(current_median))
     k = len(base)
     centre = float(np.mean(base))
-    step = quantum(*runs, now)
+    step = quantum(*runs, now) if step is None else step
     floor = spread_floor(float(np.exp(centre)) if log else centre, step, float(np.median([len(r) for r in runs])), log)
     sd = max(float(np.std(base, ddof=1)), floor)
     se = sd * np.sqrt(1 + 1 / k)

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from siteward import __version__
+from siteward import __version__, processes
 from siteward.config import BUILTIN_SOURCE, load_config
 from siteward.errors import EXIT_CANNOT_MEASURE, EXIT_USAGE, SitewardError, UsageError
 
@@ -342,8 +342,23 @@ def _write_crash_file(trace: str) -> str:
         return f"the trace could not be written: {exc.strerror or exc}"
 
 
+# Commands that start processes: they get a watchdog (siteward/processes.py).
+SPAWNING_COMMANDS = frozenset({"run", "sweep", "audit", "load", "compare", "shop", "demo", "baseline"})
+
+
 def console_script() -> None:
-    sys.exit(main())
+    watchdog = processes.Watchdog()
+    if SPAWNING_COMMANDS.intersection(sys.argv[1:2]):
+        try:
+            processes.clean_stale_temp_dirs()
+            watchdog.start()
+        except OSError as exc:  # no watchdog is no reason not to measure
+            console.print(f"siteward: warning: no watchdog for child processes: {exc}", markup=False)
+    try:
+        code = main()
+    finally:
+        watchdog.stop()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

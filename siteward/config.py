@@ -101,7 +101,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             msg = e["msg"].removeprefix("Value error, ")
             got = e.get("input")
             shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {mask_url_passwords(repr(got))})"
-            if "got" in msg:
+            if "got" in msg or (loc and "password" in str(loc[-1]).lower()):  # never echo a password
                 shown = ""
             lines.append(f"{key}: {msg}{shown}")
     # Whole-config checks name their key path in the message itself.

@@ -91,6 +91,11 @@ class Step(Strict):
     def label(self) -> str:
         return self.name or f"{self.action} {self.target}"
 
+    def secret_references(self) -> list[tuple[str, str]]:
+        """(field, secret name) for every ${secrets.NAME} in any of the step's fields."""
+        return [(key, ref) for key, text in self.model_dump(exclude_none=True).items() if isinstance(text, str)
+                for ref in REFERENCE.findall(text)]
+
 
 class JourneyConfig(Strict):
     """[[journeys]]: engine and device names are checked by the composed config (siteward.config)."""
@@ -218,12 +223,11 @@ def url_matches(current: str, expected: str, base_url: str) -> bool:
 def secret_problem(journey: JourneyConfig, secrets: Secrets) -> str | None:
     """Why the journey cannot run for lack of a secret, or None."""
     for step in journey.steps:
-        for text in (step.value, step.target):
-            for name in secrets.references(text or ""):
-                try:
-                    secrets.value(name)
-                except ConfigError as exc:
-                    return exc.message
+        for _, name in step.secret_references():
+            try:
+                secrets.value(name)
+            except ConfigError as exc:
+                return exc.message
     return None
 
 

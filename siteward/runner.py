@@ -9,6 +9,7 @@ report is still rendered from everything measured so far.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import traceback
 from collections import defaultdict
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from rich.markup import escape
 
 from audits import stage as audits_stage
 from browsers import stage as browsers_stage
+from loadtests import ingest as load_ingest
 from loadtests import stage as loadtests_stage
 from reports import Limits, render_run, screen_run
 from reports.analysis import regressions_config
@@ -90,12 +92,14 @@ def needed_secrets(config: SitewardConfig, plans: dict[str, Any]) -> dict[str, s
     needed: dict[str, str] = {}
     for name in dict.fromkeys(wanted):
         for step in journeys[name].steps:
-            for text in step.model_dump(exclude_none=True).values():
-                for ref in REFERENCE.findall(text) if isinstance(text, str) else ():
-                    needed.setdefault(ref, f"journey {name!r}")
+            for _, ref in step.secret_references():
+                needed.setdefault(ref, f"journey {name!r}")
     if "loadtests" in plans:
         for ref in REFERENCE.findall(config.load.model_dump_json(include={"routes"})):
             needed.setdefault(ref, "load.routes")
+    if config.target.auth is not None:
+        for ref in REFERENCE.findall(config.target.auth.model_dump_json()):
+            needed.setdefault(ref, "target.auth")
     return needed
 
 
@@ -152,8 +156,12 @@ def execute(request: RunRequest, console: Console) -> int:
 
 def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> bool:
     """Run every planned stage; False when the target was unreachable (nothing ran)."""
+    if not ctx.config.target.tls_verify:
+        ctx.emit(Finding(stage="run", subject="target", check="tls-verify", status="warn", severity="major",
+                         message=f"TLS certificate verification is off for {ctx.config.target.base_url} "
+                                 "(target.tls_verify = false): a certificate problem of the site would not be seen"))
     try:
-        require_target(ctx.config.target.base_url)
+        require_target(ctx.config.target.base_url, access=ctx.access)
         unreachable = None
     except TargetUnreachable as exc:
         unreachable = exc.message
@@ -336,12 +344,31 @@ def execute_live(live: LiveRequest, console: Console) -> int:
     return finish(store, runs["B"][0], console, baseline_id=runs["A"][0])
 
 
+def recover_load_results(store: Store, run_id: str, console: Console) -> None:
+    """A run whose load stage never recorded what Locust measured gets it from load/raw.json
+    (nothing measured is lost); the run stays incomplete, so this never makes it a PASS."""
+    info = store.run(run_id)
+    if "loadtests" not in info.stages or store.records(run_id, kind="measurement", stage="loadtests"):
+        return
+    recovered = load_ingest.recovered_records(info.run_dir / "load", lambda p: str(p.relative_to(info.run_dir)))
+    try:
+        for record in recovered:
+            store.add(run_id, record)
+    except (OSError, sqlite3.Error) as exc:  # a read-only history: render what is stored
+        console.print(f"siteward: warning: load/raw.json holds results the history lacks, and they could not be "
+                      f"added: {exc}", markup=False)
+        return
+    if recovered:
+        console.print(f"siteward: recovered {len(recovered) - 1} load measurement(s) from load/raw.json")
+
+
 def finish(store: Store, run_id: str, console: Console, *, baseline_id: str | None = None,
            rejudge: SitewardConfig | None = None) -> int:
     """Render the reports for a run (also used by `siteward report`) and print the verdict.
 
     Budgets are judged from the run's stored config, or from `rejudge`'s limits when given."""
     limits = Limits.from_snapshot(rejudge.snapshot(), rejudge.source) if rejudge is not None else None
+    recover_load_results(store, run_id, console)
     outcome = render_run(store, run_id, baseline_id=baseline_id, console=console, limits=limits)
     colour = {"pass": "green", "fail": "red"}.get(outcome.verdict, "yellow")
     console.print(f"verdict: [bold {colour}]{outcome.verdict.upper()}[/] (exit {outcome.exit_code})")

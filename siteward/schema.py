@@ -8,6 +8,7 @@ roof (siteward.config) composes them into the whole siteward.toml schema.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from siteward.selectors import selector_problem
@@ -31,9 +32,37 @@ def absolute_path(path: str) -> str:
     return path
 
 
+SECRET_ONLY = re.compile(r"^\$\{secrets\.[A-Za-z0-9_]+\}$")
+
+
+class BasicAuth(Strict):
+    """[target.auth]: HTTP basic auth of a staging site, for browsers, Lighthouse and load alike."""
+
+    username: str = Field(min_length=1, description='user name, or "${secrets.NAME}"')
+    password: str = Field(description='"${secrets.NAME}": never the password itself (the config is stored)')
+
+    @field_validator("password")
+    @classmethod
+    def _secret_password(cls, value: str) -> str:
+        if not SECRET_ONLY.match(value):
+            raise ValueError('expected a secret reference like "${secrets.STAGING_PASSWORD}": the config is stored '
+                             "with every run, so a password written here would be in the history")
+        return value
+
+
 class TargetConfig(Strict):
     base_url: str = Field(description="the site under test, e.g. https://shop.example.com")
     name: str = ""
+    tls_verify: bool = Field(True, description="false: accept any certificate (self-signed staging); said in a warning")
+    ca_bundle: str | None = Field(None, min_length=1, description="PEM file of CAs to trust, relative to the config")
+    auth: BasicAuth | None = Field(None, description="HTTP basic auth")
+
+    @model_validator(mode="after")
+    def _one_trust_setting(self) -> "TargetConfig":
+        if self.ca_bundle is not None and not self.tls_verify:
+            raise ValueError("target.ca_bundle and target.tls_verify = false contradict each other: a CA bundle "
+                             "is for verifying; keep one")
+        return self
 
     @field_validator("base_url")
     @classmethod

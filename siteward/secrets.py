@@ -64,5 +64,10 @@ class Secrets:
                 text = text.replace(value, MASK)
         return text
 
+    def also_mask(self, value: str) -> None:
+        """A value derived from the secrets (an encoded credential) that outputs must not show either."""
+        if len(value) >= MIN_SECRET_LENGTH:
+            self._values[f"derived:{len(self._values)}"] = value
+
     def __bool__(self) -> bool:
         return bool(self._values)

@@ -21,6 +21,7 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Coroutine, Iterator, Literal, Protocol
 
@@ -28,11 +29,12 @@ from pydantic import Field, PrivateAttr, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from siteward.journeys import JourneyConfig
+from siteward.journeys import JourneyConfig, config_dir
 from siteward.records import AnyRecord, parse_record
 from siteward.schema import BudgetsConfig, PageConfig, RegressionsConfig, ResultsConfig, Strict, TargetConfig
-from siteward.secrets import REFERENCE, Secrets
+from siteward.secrets import Secrets
 from siteward.store import Store
+from siteward.target import TargetAccess, target_access
 
 STAGES = ("browsers", "audits", "loadtests")
 StageName = Literal["browsers", "audits", "loadtests"]
@@ -82,15 +84,14 @@ class CoreConfig(Strict):
             raise ValueError(f"journeys: journey names must be unique; repeated: {', '.join(dupes)}")
         for j_index, journey in enumerate(self.journeys):
             for index, step in enumerate(journey.steps):
-                for key, text in step.model_dump(exclude_none=True).items():
-                    for ref in REFERENCE.findall(text) if isinstance(text, str) else ():
-                        if ref not in self.secrets:
-                            declared = ", ".join(sorted(self.secrets)) or "none"
-                            raise ValueError(
-                                f"journeys[{j_index}].steps[{index}].{key}: journey '{journey.name}' step"
-                                f" {index + 1} uses ${{secrets.{ref}}}, which is not declared under [secrets]"
-                                f" (declared: {declared})"
-                            )
+                for key, ref in step.secret_references():
+                    if ref not in self.secrets:
+                        declared = ", ".join(sorted(self.secrets)) or "none"
+                        raise ValueError(
+                            f"journeys[{j_index}].steps[{index}].{key}: journey '{journey.name}' step"
+                            f" {index + 1} uses ${{secrets.{ref}}}, which is not declared under [secrets]"
+                            f" (declared: {declared})"
+                        )
         return self
 
     def page(self, name: str) -> PageConfig:
@@ -159,6 +160,14 @@ class StageContext:
     # evidence in a subdirectory, so the run's own records and files stay as they were.
     record_tags: dict[str, str] = field(default_factory=dict)
     evidence_subdir: str = ""
+
+    @cached_property
+    def access(self) -> TargetAccess:
+        """How to reach the target (TLS trust, basic auth), resolved once per run."""
+        access = target_access(self.config.target, self.secrets, config_dir(self.config))
+        if (header := access.authorization()) is not None:
+            self.secrets.also_mask(header.split(" ", 1)[1])  # the credentials, base64-encoded in headers
+        return access
 
     def emit(self, record: AnyRecord) -> AnyRecord:
         """Persist a record now (secrets scrubbed) and return what was stored."""

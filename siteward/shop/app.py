@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -50,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from siteward import processes
 from siteward.shop import accounts, api, assets, cart, catalog, checkout, images
 from siteward.shop import storefront
 from siteward.shop.db import init_db
@@ -115,7 +115,7 @@ def create_app(faults: Iterable[str] | Faults = (), db_path: str | Path | None =
     fault_state = faults if isinstance(faults, Faults) else Faults(faults)
     temp_dir = None
     if db_path is None:
-        temp_dir = tempfile.mkdtemp(prefix="siteward-shop-")
+        temp_dir = str(processes.temp_dir("shop"))
         db_path = Path(temp_dir) / "shop.sqlite3"
     try:
         conn = init_db(db_path)

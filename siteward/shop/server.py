@@ -15,13 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
 
+from siteward import processes
 from siteward.shop.faults import parse_fault
 
 READY_LINE = re.compile(r"siteward shop: serving on (http://\S+)")
@@ -102,7 +102,7 @@ class ShopProcess:
     def start(self) -> "ShopProcess":
         if self.process is not None:
             raise RuntimeError("shop process already started")
-        self._work_dir = tempfile.mkdtemp(prefix="siteward-shop-run-")
+        self._work_dir = str(processes.temp_dir("shop-run"))
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         # The child must import this very package even when it is not installed.
         env["PYTHONPATH"] = os.pathsep.join(

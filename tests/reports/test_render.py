@@ -119,6 +119,23 @@ def test_run_killed_halfway_renders_with_error_verdict(store, runs):
     assert "incomplete" in outcome.paths["summary.md"].read_text(encoding="utf-8")
 
 
+def test_truncated_and_missing_screenshots_are_named_and_the_run_is_never_a_pass(store, runs):
+    """A results disk that filled mid-sweep left truncated PNGs, and the re-render said PASS."""
+    run_id = runs.run([measurement(samples=latency(1)), budget(400, 1500)], stages=["browsers"], verdict="pass")
+    whole = runs.image(run_id, "screens/home/chromium-desktop.png")
+    cut = runs.image(run_id, "screens/cart/chromium-desktop.png")
+    path = runs.root / run_id / cut
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    for rel in (whole, cut, "screens/gone/chromium-desktop.png"):
+        store.add(run_id, artifact("screenshot", rel))
+    outcome = render_run(store, run_id)
+    assert (outcome.verdict, outcome.exit_code) == ("error", 3)
+    problems = [line for line in outcome.failed if "screenshot file" in line]
+    assert len(problems) == 2, outcome.failed
+    assert any(cut in line and "truncated" in line for line in problems)
+    assert any("gone" in line and "missing" in line for line in problems)
+
+
 def test_run_without_records_is_an_error(store, runs):
     outcome = render_run(store, runs.run([], stages=["browsers"]))
     assert (outcome.verdict, outcome.exit_code) == ("error", 3)

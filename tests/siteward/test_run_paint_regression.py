@@ -1,7 +1,7 @@
 """End to end with real Chromium: a first-paint regression is found, confirmed by re-measuring, and cleared.
 
-`siteward run --stage browsers` on the demo shop, narrowed to Chromium desktop and five pages
-(one page load at a time, so the page loads do not slow each other down; five pages so that
+`siteward run --stage browsers` on the demo shop, narrowed to Chromium desktop and four pages
+(one page load at a time, so the page loads do not slow each other down; four pages so that
 each metric has peers whose common change is this machine's drift, reports/drift.py): seven clean runs on
 main make the pooled baseline; then `slow-paint` delays the product page's first paint by
 30 % of its clean first-contentful-paint median, and that run must fail with the page's fcp_ms
@@ -29,9 +29,9 @@ import pytest
 from siteward.shop.server import start_shop
 from siteward.store import Store
 
-# First-paint loads per page and run. Measured here with 5: single loads of the product page
-# spread 180-324 ms within a run and run medians 248-320 ms across five clean runs, so +30 %
-# reached only q = 0.06 on fp_ms (FCP, LCP and load were confirmed); 10 steady the medians.
+# First-paint loads per page and run. Measured here: with 10 loads and 7 clean runs the product
+# page's fcp run medians still varied 10.5 % (log SD) from run to run, so +30 % reached only
+# q = 0.34; with each run's drift divided out (the other pages' common change) 4.1 %.
 SAMPLES = 10
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,8 @@ pytestmark = pytest.mark.browser
 # Chromium may paint the page's background first (seen here: fp 226 ms while fcp 350 ms on a
 # faulty run), so fp_ms need not move while the shopper waits the whole delay for content.
 TARGET = ("browsers", "product|chromium|desktop", "fcp_ms")
-CLEAN_RUNS = 7  # the pooled baseline: 5 left a t-test with 4 degrees of freedom, too weak for +30 % after BH
+DELAY_SHARE = 0.45  # of the clean median: about +30 % on first contentful paint
+CLEAN_RUNS = 7  # the pooled baseline (5 left a t-test with 4 degrees of freedom, too weak for +30 % after BH)
 
 
 def _config(tmp_path, url: str) -> str:
@@ -63,10 +64,6 @@ name = "category"
 path = "/category/shoes"
 
 [[pages]]
-name = "search"
-path = "/search?q=shirt"
-
-[[pages]]
 name = "product"
 path = "/product/canvas-sneaker"
 
@@ -79,6 +76,7 @@ engines = ["chromium"]
 devices = ["desktop"]
 concurrency = 1
 samples = {SAMPLES}
+settle_ms = 100
 
 [regressions]
 confirm_runs = 3
@@ -105,7 +103,9 @@ def test_slow_paint_is_a_confirmed_first_paint_regression_and_clean_again_passes
         config = _config(tmp_path, shop.url)
         clean = [_run(config, results) for _ in range(CLEAN_RUNS)]
         assert [code for code, _ in clean] == [0] * CLEAN_RUNS, [s["failed"] for _, s in clean]
-        delay = round(0.30 * median(_fcp(summary) for _, summary in clean))
+        # The script blocks the parser, but part of the delay overlaps work the page does anyway:
+        # measured here, a delay of 30 % of the median moved first contentful paint by +20 %.
+        delay = round(DELAY_SHARE * median(_fcp(summary) for _, summary in clean))
 
         shop.set_faults([f"slow-paint=/product:{delay}"])
         try:
@@ -115,6 +115,7 @@ def test_slow_paint_is_a_confirmed_first_paint_regression_and_clean_again_passes
         found = {(r["stage"], r["subject"], r["metric"]): r for r in slow["regressions"]}
         assert TARGET in found, (delay, slow["regressions"], [c for c in slow["failed"]])
         assert found[TARGET]["confirmations"] >= 1 and "confirmed by" in found[TARGET]["reason"]
+        assert found[TARGET]["change_pct"] >= 20, found[TARGET]
         assert code == 1 and slow["verdict"] == "fail"
         assert slow["counts"]["confirmation_records"] > 0
         assert {key[1].split("|")[0] for key in found} == {"product"}  # the untouched pages did not regress
