@@ -164,7 +164,7 @@ def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> bool:
         require_target(ctx.config.target.base_url, access=ctx.access)
         unreachable = None
     except TargetUnreachable as exc:
-        unreachable = exc.message
+        unreachable = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
     if unreachable:
         ctx.emit(Finding(stage="run", subject="target", check="target-reachable", status="error",
                          message=unreachable, severity="critical"))

@@ -128,7 +128,7 @@ def test_lighthouse_page_audits_and_load_reach_the_site_through_its_ca_and_crede
              'duration_s = 12\nworkers = 1\n')
     with staging_front(own_shop.url, tmp_path, username=USER, password=PASSWORD) as (url, cert):
         config = _config(tmp_path, url, f'ca_bundle = "{cert}"', stages='["audits", "loadtests"]', extra=extra)
-        code, out, err = run_cli("run", "-c", config, "--page", "home", out_dir=tmp_path / "cli", env=ENV, timeout=900)
+        code, out, err = run_cli("run", "-c", config, out_dir=tmp_path / "cli", env=ENV, timeout=900)
     results = tmp_path / "results"
     found = _findings(results)
     lighthouse = [f for f in found if f["check"] == "lighthouse" and f["stage"] == "audits"]
