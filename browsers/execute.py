@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from browsers.checks import (
     STAGE, PageObservation, compat_findings, emulation_gaps, first_party_hosts, missing_metric_findings,
     timing_measurements, unsupported_metric_reasons,
@@ -24,14 +26,15 @@ from siteward.journeys import (
 )
 from siteward.records import AnyRecord, Artifact, Finding, Measurement
 from siteward.stage import StageContext, safe_filename
+from siteward.target import TargetAccess
 
 REQUIRED_WAIT_S = 5.0
 MAX_DOM_CHARS = 5_000_000  # a rendered DOM kept for the HTML audits, bounded
 ENGINE_LIMITED_CHECKS = ("console-errors", "failed-requests")
 # Of a page check's time, the load itself gets a share; the rest (at least LOAD_RESERVE_S: a new
-# context, then a probe of the page's main thread) tells why a load did not end.
+# context, a probe of the server, then of the page's main thread) tells why a load did not end.
 LOAD_SHARE = 0.75
-LOAD_RESERVE_S = 5.0
+LOAD_RESERVE_S = 6.0
 RESPONSIVE_PROBE_S = 2.0
 # How the engines say a response was cut off (Chromium net errors, Firefox NS errors).
 TRUNCATED_RESPONSE = ("ERR_CONTENT_LENGTH_MISMATCH", "ERR_INCOMPLETE_CHUNKED_ENCODING", "ERR_EMPTY_RESPONSE",
@@ -48,14 +51,27 @@ def cut_message(url: str, detail: str) -> str:
     return f"{url}: the connection closed mid-response ({detail}): the server sent part of the page and hung up"
 
 
-async def diagnose_load(session: Any, url: str, error: str, waited_s: float) -> str:
-    """Why a page load failed, in the shopper's terms where the engine's words are opaque."""
+async def server_answers(url: str, access: TargetAccess, timeout_s: float) -> bool:
+    """Does the server send a response (status and headers) for the URL within timeout_s?"""
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, **access.httpx_options()) as client:
+            async with client.stream("GET", url):
+                return True
+    except httpx.HTTPError:
+        return False
+
+
+async def diagnose_load(session: Any, url: str, error: str, waited_s: float, access: TargetAccess) -> str:
+    """Why a page load failed, in the shopper's terms where the engine's words are opaque. A main
+    thread is called unresponsive only when the server answers at once and the page's scripts
+    still do not (a slow server keeps a navigation pending, and WebDriver's probe waits for it)."""
     failed, _ = session.failed_requests() if hasattr(session, "failed_requests") else (None, "")
     texts = [error] + [str(r.get("error", "")) for r in failed or [] if same_page(r.get("url", ""), url)]
     marker = next((m for m in map(closed_mid_response, texts) if m), None)
     if marker:
         return cut_message(url, marker)
-    if "timed out" in error and not await session.responsive(RESPONSIVE_PROBE_S):
+    if "timed out" in error and await server_answers(url, access, RESPONSIVE_PROBE_S) \
+            and not await session.responsive(RESPONSIVE_PROBE_S):
         return (f"{url} did not finish loading: the page's main thread is unresponsive (its scripts have not "
                 f"yielded for {waited_s:g} s, e.g. an endless loop)")
     return error
@@ -176,7 +192,7 @@ class Executor:
         try:
             return await session.goto(url, budget)
         except StepFailed as exc:
-            raise StepFailed(await diagnose_load(session, url, str(exc), budget)) from None
+            raise StepFailed(await diagnose_load(session, url, str(exc), budget, self.ctx.access)) from None
 
     async def timing_load(self, task: PageTask, state: BrowserState | None = None) -> list[Measurement]:
         """One more load of a page for its timings only (no screenshot, DOM or compatibility checks).

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from siteward.selectors import selector_problem
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from siteward.selectors import selector_problem
 
 
 MAX_NAME = 80  # page and journey names end up in file names and report ids

@@ -28,7 +28,7 @@ PAGES = {
               b"<script>addEventListener('load', () => setTimeout(() => window.open('/offer'), 300))</script>",
     "/offer": b"<!doctype html><title>offer</title><p>an offer</p>",
     "/wander": b"<!doctype html><title>wander</title><p>first</p>"
-               b"<script>addEventListener('load', () => setTimeout(() => { location.href = '/elsewhere'; }, 50))</script>",
+               b"<script>addEventListener('load', () => setTimeout(() => { location.href = '/elsewhere'; }, 300))</script>",
     "/elsewhere": b"<!doctype html><title>elsewhere</title><p>another page</p>",
     "/empty": b"",
     "/spin": b"<!doctype html><title>spin</title><p>stuck</p><script>for (;;) {}</script>",

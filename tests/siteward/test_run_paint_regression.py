@@ -20,6 +20,7 @@ because the machine itself had slowed.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from statistics import median
@@ -33,7 +34,12 @@ from siteward.store import Store
 # page's fcp run medians still varied 10.5 % (log SD) from run to run, so +30 % reached only
 # q = 0.34; with each run's drift divided out (the other pages' common change) 4.1 %.
 SAMPLES = 10
-pytestmark = pytest.mark.browser
+# 11-12 minutes (9 runs of 40 page loads, then 30 re-measurements): more than CI's budget
+# leaves beside everything else, so CI runs it only with SITEWARD_LONG_E2E=1 (see the README).
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.environ.get("SITEWARD_LONG_E2E"), reason="11-12 min: set SITEWARD_LONG_E2E=1"),
+]
 
 # First contentful paint: the slow-paint script blocks the parser before the content, but
 # Chromium may paint the page's background first (seen here: fp 226 ms while fcp 350 ms on a
