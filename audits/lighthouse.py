@@ -182,8 +182,7 @@ def run_job(ctx: StageContext, tools: NodeTools, job: LighthouseJob, *, rc_path:
     workdir = processes.temp_dir("lh")
     try:
         access = ctx.access
-        insecure = not access.verify or access.ca_bundle is not None  # a bundle was verified by require_target
-        flags = [*cfg.chrome_flags, *(["--ignore-certificate-errors"] if insecure else [])]
+        flags = [*cfg.chrome_flags, *(["--ignore-certificate-errors"] if access.browsers_accept_any_certificate else [])]
         authorization = access.authorization()
         result = lhci.collect(tools, job.url, workdir=workdir, preset=job.preset, runs=job.runs,
                               timeout_s=cfg.timeout_s, chrome_flags=flags, state=job.state,

@@ -91,7 +91,7 @@ class WebKitEngine:
         options = Options()
         options.binary_location = minibrowser_path()
         options.add_argument("--automation")
-        if not self.access.verify or self.access.ca_bundle is not None:
+        if self.access.browsers_accept_any_certificate:
             options.accept_insecure_certs = True
         if device.user_agent:
             options.add_argument(f"--user-agent={device.user_agent}")

@@ -17,7 +17,6 @@ environment (the spec names the variables, never the values).
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import logging
@@ -46,6 +45,7 @@ from loadtests import series  # noqa: E402
 from loadtests.model import TrafficModel  # noqa: E402
 from loadtests.shapes import LoadPlan, PlanShape  # noqa: E402
 from siteward.secrets import REFERENCE as SECRET_REFERENCE  # noqa: E402
+from siteward.target import TargetAccess  # noqa: E402
 
 LATE_TICKET_S = 1.0  # an arrival that waited longer than this for a free user is dropped
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -269,10 +269,9 @@ class ShopVisitor(FastHttpUser):
         if access.get("ca_bundle"):
             self.ssl_context_factory = functools.partial(_trusting, access["ca_bundle"])
         auth = access.get("auth")
-        self.auth_headers = {}
-        if auth:
-            credentials = f"{_with_secrets(auth['username'])}:{_with_secrets(auth['password'])}"
-            self.auth_headers = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+        header = TargetAccess(base_url="", username=_with_secrets(auth["username"]),
+                              password=_with_secrets(auth["password"])).authorization() if auth else None
+        self.auth_headers = {"Authorization": header} if header else {}
         super().__init__(environment)
 
     def wait_time(self) -> float:

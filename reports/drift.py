@@ -15,11 +15,13 @@ machine: 10.5 % raw, 4.1 % with the drift divided out, 10 loads per run). It cos
 where the pages wobble independently instead (6 loads per run: 6.5-12 % raw, 9-17 % with
 the peers' median divided out): the peers' median brings its own noise. Choosing per
 metric would not do: a baseline taken on a steady machine shows no drift to divide, and
-the current run's drift then flags the steadiest pages (the false alarm this exists for). The group's common change is a
-finding of its own, "site-wide": it is tested against the common changes the baseline runs
-showed, and it fails the run only from SITE_WIDE_MIN_CHANGE on, because between two runs on a drifting machine a smaller
-common change cannot be told from the machine (`siteward compare --live`, which measures
-both deployments alternately, can).
+the current run's drift then flags the steadiest pages (the false alarm this exists for).
+
+The group's common change is a finding of its own, "site-wide": it is tested against the
+common changes the baseline runs showed, and it fails the run only from
+SITE_WIDE_MIN_CHANGE on, because between two runs on a drifting machine a smaller common
+change cannot be told from the machine (`siteward compare --live`, which measures both
+deployments alternately, can).
 """
 
 from __future__ import annotations

@@ -42,6 +42,13 @@ class TargetAccess:
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
 
+    @property
+    def browsers_accept_any_certificate(self) -> bool:
+        """Browsers cannot be handed a CA file: with a bundle, siteward itself verifies the site's
+        chain against it (require_target) and the browsers accept the certificate; likewise with
+        verification off."""
+        return not self.verify or self.ca_bundle is not None
+
     def ssl_context(self) -> ssl.SSLContext | bool:
         """For httpx: the system's CAs (+ the bundle), or False when verification is off."""
         if not self.verify:
@@ -61,10 +68,9 @@ class TargetAccess:
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
     def browser_context_options(self) -> dict[str, Any]:
-        """For Playwright's new_context. Browsers cannot be handed a CA file: with a bundle, siteward
-        itself verifies the site's chain against it (require_target) and the browser accepts it."""
+        """For Playwright's new_context."""
         options: dict[str, Any] = {}
-        if not self.verify or self.ca_bundle is not None:
+        if self.browsers_accept_any_certificate:
             options["ignore_https_errors"] = True
         if self.auth is not None:
             options["http_credentials"] = {"username": self.username, "password": self.password, "origin": self.origin}
