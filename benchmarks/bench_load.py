@@ -103,7 +103,7 @@ def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path
                     "think_time_s": [0, 0], "routes": [{"name": "/", "path": "/"}],
                     "thresholds": {"p95_ms": {}}}
     config = parse_config(data, "<bench config>")
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     run_dir = (work / "results" / f"siteward-{workers}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     run_id = store.create_run(target=url, fingerprint="bench", config={}, stages=["loadtests"], run_dir=run_dir)

@@ -1,7 +1,7 @@
 """Does the regression gate catch +30 % and stay quiet when nothing changed? On the demo shop.
 
     flock /tmp/siteward-heavy.lock .venv/bin/python benchmarks/bench_regressions.py
-        [--families paint,load,lighthouse,live] [--clean 5] [--trials 4] [--lighthouse-trials 2]
+        [--families paint,load,lighthouse,live] [--clean 7] [--trials 4] [--lighthouse-trials 2]
         [--live-trials 2] [--live-rounds 12]
 
 Per family, `siteward run` (narrowed to one stage) first builds a clean history on branch
@@ -69,7 +69,7 @@ FAMILIES = {
         "paint", 'stages = ["browsers"]\n[[pages]]\nname = "home"\npath = "/"\n[[pages]]\nname = "category"\n'
                  'path = "/category/shoes"\n[[pages]]\nname = "product"\npath = "/product/canvas-sneaker"\n'
                  '[[pages]]\nname = "cart"\npath = "/cart"\n[browsers]\nengines = ["chromium"]\n'
-                 'devices = ["desktop"]\nconcurrency = 1\n',
+                 'devices = ["desktop"]\nconcurrency = 1\nsamples = 10\nsettle_ms = 100\n',
         ("browsers", "product|chromium|desktop", "fcp_ms"), (), "slow-paint=/product:{ms}", probes=3),
     "load": Family(
         "load", 'stages = ["loadtests"]\n[[pages]]\nname = "home"\npath = "/"\n[load]\nprofile = "open"\n'
@@ -265,7 +265,7 @@ def mean_ci(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default="paint,load,lighthouse,live")
-    parser.add_argument("--clean", type=int, default=5, help="clean runs on main: the pooled baseline")
+    parser.add_argument("--clean", type=int, default=7, help="clean runs on main: the pooled baseline")
     parser.add_argument("--trials", type=int, default=4, help="faulty + A/A pairs per family")
     parser.add_argument("--lighthouse-trials", type=int, default=2)
     parser.add_argument("--live-trials", type=int, default=2, help="faulty + A/A pairs of compare --live")

@@ -12,7 +12,8 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------------
 # nginx-light: the static calibration target of the load benchmark and saturation test.
-APT_PACKAGES=(chromium firefox-esr webkit2gtk-driver xvfb fonts-noto-cjk fontconfig ca-certificates nginx-light openssl)
+# postgresql: the tests of the shared history start a server of their own (tests/pg_server.py).
+APT_PACKAGES=(chromium firefox-esr webkit2gtk-driver xvfb fonts-noto-cjk fontconfig ca-certificates nginx-light openssl postgresql)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from siteward import __version__, processes
+from siteward import __version__, cli_history as history_commands, processes
 from siteward.config import BUILTIN_SOURCE, load_config
 from siteward.errors import EXIT_CANNOT_MEASURE, EXIT_USAGE, SitewardError, UsageError
 
@@ -30,14 +30,9 @@ app = typer.Typer(
 baseline_app = typer.Typer(no_args_is_help=True, help="Approve and list visual baselines.")
 app.add_typer(baseline_app, name="baseline")
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("-c", "--config", help="siteward.toml (default: ./siteward.toml, else the built-in demo shop config)")]
-TargetOpt = Annotated[Optional[str], typer.Option("--target", help="base URL of the site; overrides the config")]
-ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root directory; overrides the config")]
-BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="compare with this run instead of the latest passing one")]
-BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="the branch this run measures (default: from the CI's environment, else git)")]
-CommitOpt = Annotated[Optional[str], typer.Option("--commit", help="the commit this run measures (default: from the CI's environment, else git)")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
-PagesOpt = Annotated[Optional[list[str]], typer.Option("--page", help="only this page (repeatable)")]
+from siteward.cli_options import (  # noqa: E402  (shared with the sub-command modules)
+    BaselineOpt, BranchOpt, CommitOpt, ConfigOpt, PagesOpt, QuietOpt, ResultsOpt, TargetOpt,
+)
 
 
 def _load_for_run(config_path, target, results, pages: list[str] | None):
@@ -153,7 +148,7 @@ def _store_for(config_path, results):
     from siteward.store import Store
 
     cfg = load_config(config_path, results=str(results) if results else None)
-    return cfg, Store(cfg.history_path())
+    return cfg, Store.for_config(cfg)
 
 
 @app.command()
@@ -175,7 +170,7 @@ def _resolve_run(store, run_id: str):
     if run_id == "latest":
         runs = store.runs(limit=1)
         if not runs:
-            raise UsageError(f"no runs yet in {store.path}")
+            raise UsageError(f"no runs yet in {store.where}")
         return runs[0]
     return store.run(run_id)
 
@@ -259,6 +254,9 @@ def baseline_list(config: ConfigOpt = None, results: ResultsOpt = None) -> None:
     _, store = _store_for(config, results)
     for b in list_baselines(store):
         console.print(f"{b.key}  run {b.run_id}  approved {b.approved}  {b.path}")
+
+
+history_commands.register(app, _store_for, console)
 
 
 @app.command()

@@ -39,7 +39,7 @@ def demo_config(results: Path | None, shop_url: str) -> SitewardConfig:
 
 def _clean_run(config: SitewardConfig) -> str | None:
     """The latest complete passing run of the demo config, if any."""
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     target = config.target.name or config.target.base_url
     found = [r for r in store.runs(target=target, fingerprint=config.fingerprint(), verdict="pass", limit=20)
              if not r.unfinished_stages]

@@ -9,7 +9,6 @@ report is still rendered from everything measured so far.
 from __future__ import annotations
 
 import signal
-import sqlite3
 import traceback
 from collections import defaultdict
 from contextlib import contextmanager
@@ -122,7 +121,7 @@ def execute(request: RunRequest, console: Console) -> int:
     plans = plan_stages(request)
     secrets = Secrets(config.secrets, source=config.source)
     check_secrets(config, plans, secrets)
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     if request.baseline_id:  # an unknown --baseline is exit 2 now, not after the whole run
         try:
             store.run(request.baseline_id)
@@ -308,7 +307,7 @@ def execute_live(live: LiveRequest, console: Console) -> int:
     configs = {"A": config_a, "B": config_b}
     secrets = Secrets(config_b.secrets, source=config_b.source)
     check_secrets(config_b, plans["B"], secrets)
-    store = Store(config_b.history_path())
+    store = Store.for_config(config_b)
     identity = detect_identity(request.branch, request.commit)
     name = f"{config_b.target.name or config_b.target.base_url} (live A/B)"
     runs = {side: _live_run(store, configs[side], request, name, identity.branch if side == "B" else "",
@@ -354,7 +353,7 @@ def recover_load_results(store: Store, run_id: str, console: Console) -> None:
     try:
         for record in recovered:
             store.add(run_id, record)
-    except (OSError, sqlite3.Error) as exc:  # a read-only history: render what is stored
+    except (OSError, *store.db.errors) as exc:  # a read-only history: render what is stored
         console.print(f"siteward: warning: load/raw.json holds results the history lacks, and they could not be "
                       f"added: {exc}", markup=False)
         return

@@ -218,7 +218,27 @@ class ThresholdsConfig(Strict):
 
 class ResultsConfig(Strict):
     root: str = "results"
-    history: str | None = Field(None, description="SQLite history; default <root>/history.sqlite")
+    history: str | None = Field(None, description="SQLite file (default <root>/history.sqlite) or a postgresql:// URL"
+                                                  " whose password is ${secrets.NAME} (or PGPASSWORD / ~/.pgpass)")
+
+    @field_validator("history")
+    @classmethod
+    def _history_location(cls, value: str | None) -> str | None:
+        if value is None or "://" not in value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"a history is a SQLite file path or a postgresql:// URL, not {parts.scheme}://")
+        if not parts.hostname and "host=" not in parts.query:
+            raise ValueError("a postgresql:// history URL needs a host (postgresql://user@host:5432/database)")
+        try:
+            password = parts.password
+        except ValueError:
+            password = None
+        if password and not re.fullmatch(r"\$\{secrets\.[A-Za-z0-9_]+\}", password):
+            raise ValueError("the history URL holds a password: write ${secrets.NAME} in its place (declared under"
+                             " [secrets]) or leave it out and set PGPASSWORD; a config file is no place for one")
+        return value
 
 
 class RegressionsConfig(Strict):

@@ -29,10 +29,11 @@ from pydantic import Field, PrivateAttr, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from siteward.history_db import is_postgres_url
 from siteward.journeys import JourneyConfig, config_dir
 from siteward.records import AnyRecord, parse_record
 from siteward.schema import BudgetsConfig, PageConfig, RegressionsConfig, ResultsConfig, Strict, TargetConfig
-from siteward.secrets import Secrets
+from siteward.secrets import REFERENCE, Secrets
 from siteward.store import Store
 from siteward.target import TargetAccess, target_access
 
@@ -78,6 +79,10 @@ class CoreConfig(Strict):
         for name, env in self.secrets.items():
             if not env.replace("_", "").isalnum():
                 raise ValueError(f"secrets.{name} must name an environment variable, got {env!r}")
+        for ref in REFERENCE.findall(self.results.history or ""):
+            if ref not in self.secrets:
+                raise ValueError(f"results.history uses ${{secrets.{ref}}}, which is not declared under [secrets]"
+                                 f" (declared: {', '.join(sorted(self.secrets)) or 'none'})")
         journey_names = [j.name for j in self.journeys]
         dupes = sorted({n for n in journey_names if journey_names.count(n) > 1})
         if dupes:
@@ -117,8 +122,12 @@ class CoreConfig(Strict):
     def results_root(self) -> Path:
         return Path(self.results.root)
 
-    def history_path(self) -> Path:
-        return Path(self.results.history) if self.results.history else self.results_root() / "history.sqlite"
+    def history_location(self) -> str | Path:
+        """The SQLite file, or the PostgreSQL URL with its ${secrets.NAME} password filled in (for use, not output)."""
+        history = self.results.history
+        if history and is_postgres_url(history):
+            return Secrets(self.secrets, source=self.source).substitute(history)
+        return Path(history) if history else self.results_root() / "history.sqlite"
 
 
 def safe_filename(text: str) -> str:

@@ -1,71 +1,28 @@
-"""SQLite history: runs, their records, and approved baselines.
+"""The history: runs, their records, and approved baselines, in SQLite (a file, the default) or
+PostgreSQL (`[results] history = "postgresql://..."`, shared by many CI jobs); siteward/history_db.py
+holds what differs between the two.
 
-Every record is committed the moment it is added, so a run killed halfway keeps
-everything it measured. WAL mode plus a busy timeout lets concurrent runs (and a
-report rendering while a run is going) share one file without corrupting it.
+Every record is committed the moment it is added, so a run killed halfway keeps everything it
+measured; concurrent runs (and a report rendering while a run is going) share one history.
 """
 
 from __future__ import annotations
 
 import json
 import secrets as _random
-import sqlite3
 import tempfile
-import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from siteward.errors import UsageError
+from siteward.history_db import Database, open_database
 from siteward.records import AnyRecord, Measurement, parse_record, utcnow
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id            TEXT PRIMARY KEY,
-    target        TEXT NOT NULL,
-    fingerprint   TEXT NOT NULL,
-    config_json   TEXT NOT NULL,
-    stages        TEXT NOT NULL,
-    run_dir       TEXT NOT NULL,
-    tool_versions TEXT NOT NULL DEFAULT '{}',
-    started       TEXT NOT NULL,
-    finished      TEXT,
-    verdict       TEXT,          -- pass | fail | error; NULL while running or if killed
-    exit_code     INTEGER,
-    branch        TEXT NOT NULL DEFAULT '',   -- '' = unknown
-    commit_id     TEXT NOT NULL DEFAULT '',
-    stages_done   TEXT           -- JSON list of stages that ran to their end; NULL = not tracked
-);
-CREATE TABLE IF NOT EXISTS records (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    kind     TEXT NOT NULL,
-    stage    TEXT NOT NULL,
-    subject  TEXT NOT NULL,
-    name     TEXT NOT NULL,      -- metric, check or artifact role
-    status   TEXT,               -- findings only
-    body     TEXT NOT NULL       -- the record as JSON
-);
-CREATE INDEX IF NOT EXISTS records_run ON records(run_id, kind);
-CREATE INDEX IF NOT EXISTS runs_target ON runs(target, fingerprint, started);
-CREATE TABLE IF NOT EXISTS baselines (
-    key      TEXT PRIMARY KEY,   -- e.g. visual:home|chromium|pixel-7
-    path     TEXT NOT NULL,      -- file under the results root
-    sha256   TEXT NOT NULL,
-    run_id   TEXT NOT NULL,
-    approved TEXT NOT NULL
-);
-"""
-SCHEMA_VERSION = 2
-# Columns added after version 1, with their definitions: a history written by an older
-# siteward is upgraded in place when it is opened (its runs: branch unknown, stages not tracked).
-ADDED_RUN_COLUMNS = {
-    "branch": "TEXT NOT NULL DEFAULT ''",
-    "commit_id": "TEXT NOT NULL DEFAULT ''",
-    "stages_done": "TEXT",
-}
+PRUNE_BATCH = 200  # runs deleted per transaction: concurrent writers wait at most one batch
+RUNNING_AT_MOST = timedelta(hours=24)  # an unfinished run younger than this may still be going: never pruned
 
 
 @dataclass(frozen=True)
@@ -84,9 +41,12 @@ class RunInfo:
     branch: str = ""  # "" = unknown
     commit: str = ""
     stages_done: list[str] | None = None  # None: a run from before stages were tracked
+    shard: str = ""  # "i/n" for one shard of a sharded run, else ""
+    shard_group: str = ""  # the id the shards of one sharded run share
+    merged_from: list[str] | None = None  # a merged run: the runs it was made of
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "RunInfo":
+    def from_row(cls, row) -> "RunInfo":
         done = row["stages_done"]
         return cls(
             id=row["id"], target=row["target"], fingerprint=row["fingerprint"],
@@ -95,6 +55,8 @@ class RunInfo:
             started=row["started"], finished=row["finished"], verdict=row["verdict"],
             exit_code=row["exit_code"], branch=row["branch"], commit=row["commit_id"],
             stages_done=None if done is None else json.loads(done),
+            shard=row["shard"], shard_group=row["shard_group"],
+            merged_from=None if row["merged_from"] is None else json.loads(row["merged_from"]),
         )
 
     @property
@@ -114,6 +76,14 @@ class Baseline:
     approved: str
 
 
+def _started(info: RunInfo) -> datetime:
+    try:
+        started = datetime.fromisoformat(info.started)
+    except ValueError:  # not a time siteward wrote: as old as can be
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
+
+
 def new_run_id() -> str:
     """Sortable and unique across concurrent runs: UTC time plus random suffix."""
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + _random.token_hex(3)
@@ -129,83 +99,70 @@ def _unwritable(directory: Path) -> str | None:
 
 
 class Store:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, location: str | Path, *, results_root: str | Path | None = None):
+        """`location`: a SQLite file or a postgresql:// URL. `results_root`: where run folders
+        are looked for when they moved (default: beside a SQLite file)."""
+        self.db: Database = open_database(location)
+        self.path = getattr(self.db, "path", None)  # the SQLite file; None on PostgreSQL
+        self.where = self.db.display  # for messages: a URL's password masked
+        self.results_root = Path(results_root) if results_root else (self.path.parent if self.path else None)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._local = threading.local()
-            self._conn().executescript(SCHEMA)  # executescript manages its own transaction
-            self._migrate()
-        except (OSError, sqlite3.Error) as exc:
-            why = _unwritable(self.path.parent)  # sqlite only says "unable to open database file"
-            raise UsageError(f"{self.path}: cannot open the history database: {exc}"
-                             + (f" ({self.path.parent}: {why})" if why else "")) from None
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db.migrate()
+        except (OSError, *self.db.errors) as exc:
+            raise UsageError(f"{self.where}: cannot open the history database: {self._why(exc)}",
+                             hint=self._hint()) from None
 
-    def _migrate(self) -> None:
-        """Add the columns a history from an older siteward lacks (idempotent, safe when racing)."""
-        conn = self._conn()
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-            return
-        with self._tx() as db:
-            present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, definition in ADDED_RUN_COLUMNS.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {definition}")
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    @classmethod
+    def for_config(cls, config) -> "Store":
+        """The history a config names (`[results] history`), its run folders under `[results] root`."""
+        return cls(config.history_location(), results_root=config.results_root())
 
-    # One connection per thread: sqlite3 connections must not cross threads.
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+    def _why(self, exc: BaseException) -> str:
+        text = " ".join(str(exc).split())
+        if self.path is not None:
+            unwritable = _unwritable(self.path.parent)  # sqlite only says "unable to open database file"
+            if unwritable:
+                text += f" ({self.path.parent}: {unwritable})"
+        return self.db.display_error(text)
 
-    class _Tx:
-        def __init__(self, conn: sqlite3.Connection):
-            self.conn = conn
+    def _hint(self) -> str | None:
+        if self.path is not None:
+            return None
+        return ("is the server up and the database created? The password comes from the URL's ${secrets.NAME}"
+                " or from PGPASSWORD / ~/.pgpass")
 
-        def __enter__(self) -> sqlite3.Connection:
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn
-
-        def __exit__(self, exc_type, *_):
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-    def _tx(self) -> "_Tx":
-        return Store._Tx(self._conn())
+    def _tx(self):
+        return self.db.transaction()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()
 
     # ------------------------------------------------------------------ runs
     def create_run(
         self, *, target: str, fingerprint: str, config: dict[str, Any], stages: list[str],
         run_dir: Path, tool_versions: dict[str, str] | None = None, run_id: str | None = None,
-        branch: str = "", commit: str = "", track_stages: bool = False,
+        branch: str = "", commit: str = "", track_stages: bool = False, shard: str = "", shard_group: str = "",
+        merged_from: list[str] | None = None,
     ) -> str:
         """`track_stages`: the runner marks each stage done as it ends, so a killed run is known incomplete."""
         run_id = run_id or new_run_id()
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (id, target, fingerprint, config_json, stages, run_dir, tool_versions, started,"
-                " branch, commit_id, stages_done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " branch, commit_id, stages_done, shard, shard_group, merged_from)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, target, fingerprint, json.dumps(config), json.dumps(stages),
                  str(run_dir), json.dumps(tool_versions or {}), utcnow(), branch, commit,
-                 "[]" if track_stages else None),
+                 "[]" if track_stages else None, shard, shard_group,
+                 None if merged_from is None else json.dumps(merged_from)),
             )
         return run_id
 
     def mark_stage_done(self, run_id: str, stage: str) -> None:
         with self._tx() as db:
-            row = db.execute("SELECT stages_done FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = db.execute("SELECT stages_done FROM runs WHERE id = ?" + db.row_lock, (run_id,)).fetchone()
             done = json.loads(row["stages_done"] or "[]")
             if stage not in done:
                 db.execute("UPDATE runs SET stages_done = ? WHERE id = ?", (json.dumps([*done, stage]), run_id))
@@ -222,13 +179,14 @@ class Store:
             )
 
     def run(self, run_id: str) -> RunInfo:
-        row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            # Allow unique prefixes, as git does for commits.
-            rows = self._conn().execute("SELECT * FROM runs WHERE id LIKE ?", (run_id + "%",)).fetchall()
+            # Allow unique prefixes, as git does for commits (a prefix is matched literally).
+            prefix = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = self.db.execute("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\'", (prefix + "%",)).fetchall()
             if len(rows) != 1:
                 known = ", ".join(r.id for r in self.runs(limit=5)) or "none yet"
-                raise UsageError(f"no run {run_id!r} in {self.path} (latest: {known})")
+                raise UsageError(f"no run {run_id!r} in {self.where} (latest: {known})")
             row = rows[0]
         return self._located(RunInfo.from_row(row))
 
@@ -240,18 +198,22 @@ class Store:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
+        order = self.db.order_column  # insertion order
         if before is not None:
-            where.append("rowid < (SELECT rowid FROM runs WHERE id = ?)")  # insertion order
+            where.append(f"{order} < (SELECT {order} FROM runs WHERE id = ?)")
             args.append(before)
-        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY rowid DESC"
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [self._located(RunInfo.from_row(r)) for r in self._conn().execute(sql, args)]
+        return [self._located(RunInfo.from_row(r)) for r in self.db.execute(sql, args)]
 
     def _located(self, info: RunInfo) -> RunInfo:
         """A results root that was moved or copied keeps its run folders next to its history:
-        there they are, not at the absolute path stored when the run was made (the original)."""
-        beside = self.path.parent / info.run_dir.name
+        there they are, not at the absolute path stored when the run was made (the original). A shared
+        history (PostgreSQL) stores other machines' paths: the local results root has the run if any."""
+        if self.results_root is None:
+            return info
+        beside = self.results_root / info.run_dir.name
         if beside != info.run_dir and beside.is_dir():
             return replace(info, run_dir=beside)
         return info
@@ -261,16 +223,44 @@ class Store:
         found = self.runs(target=run.target, fingerprint=run.fingerprint, verdict="pass", before=run.id, limit=1)
         return found[0] if found else None
 
+    def prune(self, *, keep: int | None = None, older_than: datetime | None = None,
+              dry_run: bool = False) -> list[RunInfo]:
+        """Delete runs (their records go with them): beyond the `keep` newest of each target, and/or
+        started before `older_than`. Runs still going are never deleted. The deleted runs, newest first."""
+        if keep is None and older_than is None:
+            raise UsageError("prune needs --keep N or --older-than AGE (or both)")
+        doomed: list[RunInfo] = []
+        seen_per_target: dict[str, int] = {}
+        may_be_going = datetime.now(timezone.utc) - RUNNING_AT_MOST
+        for info in self.runs():
+            started = _started(info)
+            if info.finished is None and started > may_be_going:
+                continue  # neither deleted nor counted among the kept
+            seen_per_target[info.target] = seen_per_target.get(info.target, 0) + 1
+            beyond_keep = keep is not None and seen_per_target[info.target] > keep
+            too_old = older_than is not None and started < older_than
+            if beyond_keep or too_old:
+                doomed.append(info)
+        if not dry_run:
+            for start in range(0, len(doomed), PRUNE_BATCH):
+                batch = [info.id for info in doomed[start:start + PRUNE_BATCH]]
+                marks = ", ".join("?" * len(batch))
+                with self._tx() as db:
+                    db.execute(f"DELETE FROM records WHERE run_id IN ({marks})", batch)
+                    db.execute(f"DELETE FROM runs WHERE id IN ({marks})", batch)
+        return doomed
+
     # --------------------------------------------------------------- records
     def add(self, run_id: str, record: AnyRecord) -> int:
         name = getattr(record, "metric", None) or getattr(record, "check", None) or getattr(record, "role")
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO records (run_id, kind, stage, subject, name, status, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            row = db.execute(
+                "INSERT INTO records (run_id, kind, stage, subject, name, status, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (run_id, record.kind, record.stage, record.subject, name,
                  getattr(record, "status", None), record.model_dump_json()),
-            )
-            return int(cur.lastrowid)
+            ).fetchone()
+            return int(row["id"])
 
     def records(self, run_id: str, *, kind: str | None = None, stage: str | None = None) -> list[AnyRecord]:
         sql, args = "SELECT body FROM records WHERE run_id = ?", [run_id]
@@ -280,7 +270,7 @@ class Store:
         if stage:
             sql += " AND stage = ?"
             args.append(stage)
-        return [parse_record(row["body"]) for row in self._conn().execute(sql + " ORDER BY id", args)]
+        return [parse_record(row["body"]) for row in self.db.execute(sql + " ORDER BY id", args)]
 
     def iter_samples(self, run_id: str, metric: str) -> Iterator[Measurement]:
         for rec in self.records(run_id, kind="measurement"):
@@ -298,10 +288,10 @@ class Store:
             )
 
     def baseline(self, key: str) -> Baseline | None:
-        row = self._conn().execute("SELECT * FROM baselines WHERE key = ?", (key,)).fetchone()
+        row = self.db.execute("SELECT * FROM baselines WHERE key = ?", (key,)).fetchone()
         return Baseline(**dict(row)) if row else None
 
     def baselines(self, prefix: str = "") -> list[Baseline]:
-        rows = self._conn().execute("SELECT * FROM baselines WHERE key LIKE ? ORDER BY key", (prefix + "%",))
-        return [Baseline(**dict(r)) for r in rows]
+        rows = self.db.execute("SELECT * FROM baselines")  # sorted here: the databases' collations differ
+        return sorted((Baseline(**dict(r)) for r in rows if r["key"].startswith(prefix)), key=lambda b: b.key)
 

@@ -1,4 +1,5 @@
-"""The SQLite history: records persist as they arrive, survive a kill, and concurrent runs don't corrupt it."""
+"""The history, on SQLite and on a real PostgreSQL alike (the `history_location` fixture): records persist
+as they arrive, survive a kill, concurrent runs don't corrupt it, old schemas are migrated, prune deletes."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from siteward.errors import UsageError
 from reports.budgets import budget_finding
 from siteward.records import Artifact, Finding, Measurement
+from siteward.history_db import MIGRATIONS
 from siteward.store import Store
 
 
@@ -23,8 +26,8 @@ def _new_run(store: Store, tmp_path, **kw) -> str:
                             config={"x": 1}, stages=["browsers"], run_dir=tmp_path / "run")
 
 
-def test_records_round_trip_with_raw_samples(tmp_path):
-    store = Store(tmp_path / "h.sqlite")
+def test_records_round_trip_with_raw_samples(tmp_path, history_location):
+    store = Store(history_location)
     run = _new_run(store, tmp_path)
     m = Measurement(stage="browsers", subject="home|chromium|desktop", metric="fcp_ms", unit="ms",
                     samples=[120, 100, 140], tags={"page": "home"})
@@ -52,8 +55,8 @@ def test_measurement_without_samples_is_rejected():
         Measurement(stage="browsers", subject="s", metric="m", unit="ms", samples=[])
 
 
-def test_run_lifecycle_and_latest_passing(tmp_path):
-    store = Store(tmp_path / "h.sqlite")
+def test_run_lifecycle_and_latest_passing(tmp_path, history_location):
+    store = Store(history_location)
     first = _new_run(store, tmp_path)
     store.finish_run(first, verdict="pass", exit_code=0)
     failed = _new_run(store, tmp_path)
@@ -68,13 +71,19 @@ def test_run_lifecycle_and_latest_passing(tmp_path):
     assert store.run(current).id == current
 
 
-def test_unknown_run_is_a_usage_error(tmp_path):
+def test_unknown_run_is_a_usage_error(history_location):
+    store = Store(history_location)
     with pytest.raises(UsageError, match="no run"):
-        Store(tmp_path / "h.sqlite").run("nope")
+        store.run("nope")
+    store.create_run(run_id="20260101-000000-a_cdef", target="t", fingerprint="f", config={}, stages=[], run_dir=Path("r"))
+    store.create_run(run_id="20260101-000000-abcdef", target="t", fingerprint="f", config={}, stages=[], run_dir=Path("r"))
+    assert store.run("20260101-000000-a_").id == "20260101-000000-a_cdef"  # "_" is no wildcard in a prefix
+    with pytest.raises(UsageError, match="no run"):
+        store.run("20260101")  # two runs: not unique
 
 
-def test_baselines_upsert(tmp_path):
-    store = Store(tmp_path / "h.sqlite")
+def test_baselines_upsert(history_location):
+    store = Store(history_location)
     store.set_baseline("visual:home|chromium|desktop", "baselines/a.png", "aa", "run1")
     store.set_baseline("visual:home|chromium|desktop", "baselines/b.png", "bb", "run2")
     store.set_baseline("visual:cart|chromium|desktop", "baselines/c.png", "cc", "run2")
@@ -98,9 +107,9 @@ KILLED_WRITER = textwrap.dedent("""
 """)
 
 
-def test_run_killed_halfway_keeps_its_records(tmp_path):
-    db = tmp_path / "h.sqlite"
-    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(db)], capture_output=True, text=True)
+def test_run_killed_halfway_keeps_its_records(history_location):
+    db = history_location
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, db], capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL
     run_id = proc.stdout.strip()
     store = Store(db)
@@ -108,7 +117,8 @@ def test_run_killed_halfway_keeps_its_records(tmp_path):
     assert [r.samples[0] for r in records] == list(range(10))
     info = store.run(run_id)
     assert info.finished is None and info.verdict is None
-    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if store.path is not None:
+        assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def _hammer(db: str, worker: int, count: int) -> None:
@@ -121,9 +131,9 @@ def _hammer(db: str, worker: int, count: int) -> None:
     store.finish_run(run, verdict="pass", exit_code=0)
 
 
-def test_concurrent_runs_do_not_corrupt_the_history(tmp_path):
-    db = str(tmp_path / "h.sqlite")
-    Store(db)
+def test_concurrent_runs_do_not_corrupt_the_history(history_location):
+    """4 writers at once, each opening the (fresh) history itself: migrated once, nothing lost."""
+    db = history_location
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_hammer, args=(db, w, 150)) for w in range(4)]
     for p in procs:
@@ -137,7 +147,11 @@ def test_concurrent_runs_do_not_corrupt_the_history(tmp_path):
     for run in runs:
         messages = [r.message for r in store.records(run.id)]
         assert messages == [str(i) for i in range(150)]
-    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sorted(store.db.applied_versions()) == [m.version for m in MIGRATIONS]
+    count = store.db.execute("SELECT COUNT(*) AS n FROM schema_migrations").fetchone()["n"]
+    assert count == len(MIGRATIONS)
+    if store.path is not None:
+        assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_unwritable_history_is_a_clear_error(tmp_path):
@@ -197,7 +211,8 @@ def test_a_history_from_the_old_schema_is_upgraded_in_place(tmp_path):
     assert columns[:11] == ["id", "target", "fingerprint", "config_json", "stages", "run_dir", "tool_versions",
                             "started", "finished", "verdict", "exit_code"]
     assert {"branch", "commit_id", "stages_done"} <= set(columns)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1].version
+    assert {"shard", "shard_group", "merged_from"} <= set(columns)
 
 
 def test_a_copied_results_root_renders_into_the_copy_not_the_original(tmp_path):
@@ -221,3 +236,72 @@ def test_a_copied_results_root_renders_into_the_copy_not_the_original(tmp_path):
     assert "Traceback" not in done.stderr, done.stderr
     assert (copy / "20260101-000000-abcdef" / "report.html").is_file()
     assert not (run_dir / "report.html").exists()  # the original is left as it was
+
+
+def test_a_postgresql_history_at_version_1_is_migrated(postgres):
+    """A history a first siteward made on PostgreSQL (only migration 1) gains the later columns and keeps its runs."""
+    import psycopg
+
+    from siteward.history_db import MIGRATIONS_TABLE, PostgresDatabase
+
+    url = postgres.url(postgres.new_database())
+    first = PostgresDatabase(url)
+    with first.transaction():
+        first.execute(MIGRATIONS_TABLE)
+        MIGRATIONS[0].postgresql(first)
+        first.execute("INSERT INTO schema_migrations VALUES (1, 'runs, records and baselines', 't')")
+        first.execute("INSERT INTO runs (id, target, fingerprint, config_json, stages, run_dir, started, verdict)"
+                      " VALUES ('r1', 'shop', 'f1', '{}', '[\"browsers\"]', '/x', 't0', 'pass')")
+    first.close()
+    store = Store(url)
+    old = store.run("r1")
+    assert (old.branch, old.stages_done, old.shard, old.merged_from, old.verdict) == ("", None, "", None, "pass")
+    assert sorted(store.db.applied_versions()) == [m.version for m in MIGRATIONS]
+    with psycopg.connect(url) as conn:
+        columns = {row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'")}
+    assert {"branch", "commit_id", "stages_done", "shard", "shard_group", "merged_from", "seq"} <= columns
+
+
+def _finished_run(store: Store, target: str, verdict: str = "pass") -> str:
+    run = store.create_run(target=target, fingerprint="f", config={}, stages=["browsers"], run_dir=Path("r"))
+    store.add(run, Finding(stage="browsers", subject="home", check="c", status="pass", message="ok"))
+    store.finish_run(run, verdict=verdict, exit_code=0)
+    return run
+
+
+def test_prune_keeps_the_newest_runs_of_each_target(history_location):
+    store = Store(history_location)
+    shop = [_finished_run(store, "shop") for _ in range(5)]
+    blog = [_finished_run(store, "blog") for _ in range(2)]
+    going = store.create_run(target="shop", fingerprint="f", config={}, stages=["browsers"], run_dir=Path("r"))
+
+    assert [r.id for r in store.prune(keep=2, dry_run=True)] == shop[:3][::-1]
+    assert len(store.runs()) == 8  # a dry run deletes nothing
+    removed = store.prune(keep=2)
+    assert [r.id for r in removed] == shop[:3][::-1]
+    assert {r.id for r in store.runs()} == {going, *shop[3:], *blog}  # the run still going was not counted out
+    assert store.records(shop[0]) == []  # its records went with it
+    assert len(store.records(shop[4])) == 1
+
+
+def test_prune_older_than(history_location):
+    from datetime import datetime, timedelta, timezone
+
+    store = Store(history_location)
+    old = _finished_run(store, "shop")
+    store.db.execute("UPDATE runs SET started = ? WHERE id = ?",
+                     ((datetime.now(timezone.utc) - timedelta(days=40)).isoformat(), old))
+    new = _finished_run(store, "shop")
+    removed = store.prune(older_than=datetime.now(timezone.utc) - timedelta(days=30))
+    assert [r.id for r in removed] == [old]
+    assert [r.id for r in store.runs()] == [new]
+    with pytest.raises(UsageError, match="--keep"):
+        store.prune()
+
+
+def test_postgresql_that_is_not_there_is_a_clear_error(postgres):
+    with pytest.raises(UsageError, match="cannot open the history database") as caught:
+        Store(postgres.url("no_such_database"))
+    assert "pg-test-secret" not in str(caught.value) and "********" in str(caught.value)
+    assert "PGPASSWORD" in (caught.value.hint or "")
