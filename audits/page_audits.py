@@ -68,13 +68,14 @@ def run_tls_audit(ctx: StageContext) -> Finding:
 
 
 def run_page_audits(ctx: StageContext, pages: list[PageConfig], *, headers_for: dict[str, dict[str, str]],
-                    states: dict[str, Path] | None = None, on_page_done=None) -> list[Finding]:
+                    states: dict[str, Path] | None = None, on_page_done=None, tls: bool = True) -> list[Finding]:
     """Every check on every page; `headers_for[page]` carries a journey's Cookie header, `states[page]`
-    its browser state (to render a client-rendered page with)."""
+    its browser state (to render a client-rendered page with); `tls`: the site's certificate audit too
+    (one shard of a sharded run does it)."""
     cfg = ctx.config.audits
     base_url = ctx.config.target.base_url
     https = base_url.startswith("https://")
-    emitted = [run_tls_audit(ctx)]
+    emitted = [run_tls_audit(ctx)] if tls else []
     rendered = rendered_html(ctx, pages, headers_for, states or {})
     with make_client(cfg.http_timeout_s, **ctx.access.httpx_options()) as client:
         for page_cfg in pages:

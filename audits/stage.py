@@ -25,6 +25,7 @@ from siteward.errors import ConfigError, UsageError
 from siteward.journeys import secret_problem
 from siteward.records import Finding
 from siteward.schema import PageConfig
+from siteward.shards import Shard
 from siteward.stage import CoreConfig, StageContext
 from siteward.target import require_target
 
@@ -41,6 +42,7 @@ class AuditOptions:
     runs: int | None = None
     pages: tuple[str, ...] = ()
     lighthouserc: str | None = None
+    shard: Shard | None = None  # `siteward run --shard i/n`: this share of the audits only
 
 
 Options = AuditOptions
@@ -52,16 +54,33 @@ class AuditPlan:
     presets: list[str]
     runs: int
     lighthouserc: Path | None
+    shard: Shard | None = None
+    shard_keys: frozenset[str] | None = None  # the audits of this shard; None: all
+
+    def all_keys(self, config: CoreConfig) -> list[str]:
+        """Every audit of the plan: Lighthouse page x preset, the page audits, the site's TLS audit."""
+        keys = [f"lighthouse:{p.name}|{preset}" for p in self.pages for preset in self.presets] \
+            if config.audits.lighthouse else []
+        if config.audits.page_audits:
+            keys += [f"page-audit:{p.name}" for p in self.pages] + ["site:tls"]
+        return keys
+
+    def takes(self, key: str) -> bool:
+        return self.shard_keys is None or key in self.shard_keys
 
 
 def plan(config: CoreConfig, options: AuditOptions) -> AuditPlan:
     """Pages, presets, runs and the lighthouserc, checked (exit 2) before anything runs."""
-    return AuditPlan(
+    audit_plan = AuditPlan(
         pages=selected_pages(config, list(options.pages)),
         presets=selected_presets(config, list(options.presets)),
         runs=run_count(config, options.runs),
         lighthouserc=lighthouserc_path(config, options.lighthouserc),
+        shard=options.shard,
     )
+    if options.shard is not None:
+        return replace(audit_plan, shard_keys=options.shard.take(audit_plan.all_keys(config)))
+    return audit_plan
 
 
 def selected_pages(config: CoreConfig, names: list[str] | None) -> list[PageConfig]:
@@ -194,16 +213,25 @@ def run(ctx: StageContext, plan: AuditPlan) -> None:
     tools = find_node_tools(cfg.chrome_path) if cfg.lighthouse else None
     require_target(ctx.config.target.base_url, timeout_s=cfg.http_timeout_s, access=ctx.access)
 
+    if plan.shard_keys is not None:
+        total = len(plan.all_keys(ctx.config))
+        ctx.emit(Finding(stage="audits", subject=f"shard {plan.shard}", check="shard", status="pass", severity="info",
+                         data={"shard": str(plan.shard), "checks": len(plan.shard_keys), "of": total},
+                         message=f"shard {plan.shard}: {len(plan.shard_keys)} of {total} audits"))
     state_dir = processes.temp_dir("state")
     try:
-        _run_checks(ctx, plan.pages, plan.presets, plan.runs, plan.lighthouserc, tools, state_dir)
+        _run_checks(ctx, plan, tools, state_dir)
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], runs: int,
-                rc_path: Path | None, tools: NodeTools | None, state_dir: Path) -> None:
+def _run_checks(ctx: StageContext, plan: AuditPlan, tools: NodeTools | None, state_dir: Path) -> None:
     config, cfg = ctx.config, ctx.config.audits
+    runs, rc_path = plan.runs, plan.lighthouserc
+    jobs = [LighthouseJob(page=p.name, url=config.url(p.path), preset=preset, runs=runs)
+            for p in plan.pages for preset in plan.presets if plan.takes(f"lighthouse:{p.name}|{preset}")]
+    audited = [p for p in plan.pages if cfg.page_audits and plan.takes(f"page-audit:{p.name}")]
+    pages = [p for p in plan.pages if p in audited or any(job.page == p.name for job in jobs)]
     states = JourneyStates(ctx, state_dir)
     found, failures = page_states(states, pages)
     for page_name, why in failures.items():
@@ -212,9 +240,8 @@ def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], 
                          message=f"cannot prepare {page.journey_state!r} state for page {page_name}: {why}",
                          tags={"page": page_name, "journey": page.journey_state or ""}))
 
-    if tools is not None:
-        jobs = [LighthouseJob(page=p.name, url=config.url(p.path), preset=preset, runs=runs)
-                for p in pages if p.name not in failures for preset in presets]
+    if tools is not None and jobs:
+        jobs = [job for job in jobs if job.page not in failures]
         with ctx.progress("Lighthouse", total=len(jobs) * runs) as bar:
             def one(job: LighthouseJob) -> None:
                 bar.label(f"{job.page} {job.preset}")
@@ -241,7 +268,8 @@ def _run_checks(ctx: StageContext, pages: list[PageConfig], presets: list[str], 
                 raise
             pool.shutdown(wait=True)
 
-    if cfg.page_audits:
-        with ctx.progress("Page audits", total=len(pages)) as bar:
+    if audited or (cfg.page_audits and plan.takes("site:tls")):
+        with ctx.progress("Page audits", total=len(audited)) as bar:
             headers = {name: extra_headers_for(path, config.url(config.page(name).path)) for name, path in found.items()}
-            run_page_audits(ctx, pages, headers_for=headers, states=found, on_page_done=bar.advance)
+            run_page_audits(ctx, audited, headers_for=headers, states=found, on_page_done=bar.advance,
+                            tls=plan.takes("site:tls"))

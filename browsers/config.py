@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
 
 from browsers.devices import check_device_name
 from siteward.schema import Strict, valid_selectors
@@ -47,6 +49,29 @@ def check_timing_profiles(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+class RemoteEndpoint(Strict):
+    """[[browsers.remote]]: browser capacity on another host (started there by `siteward browsers serve`)."""
+
+    engine: str
+    endpoint: str = Field(description="ws://host:port/path of a Playwright browser server (chromium, firefox)")
+    slots: int = Field(2, ge=1, le=16, description="checks this endpoint runs at once")
+
+    _engine = field_validator("engine")(check_engine_name)
+
+    @model_validator(mode="after")
+    def _endpoint_fits_engine(self) -> "RemoteEndpoint":
+        parts = urlsplit(self.endpoint)
+        if self.engine == "webkit":
+            raise ValueError("browsers.remote: WebKit runs through WebDriver on this machine only; remote pools take"
+                             " chromium and firefox (Playwright browser servers)")
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"browsers.remote endpoint {self.endpoint!r}: a Playwright browser server is"
+                             " ws://host:port/path (what `siteward browsers serve` prints)")
+        if parts.password:
+            raise ValueError("browsers.remote endpoint: no credentials in the URL (it is stored with every run)")
+        return self
+
+
 class BrowsersConfig(Strict):
     engines: list[str] = Field(default_factory=lambda: ["chromium", "firefox", "webkit"], min_length=1)
     # Device profile names (see browsers.devices); "desktop" is a plain 1366x768 window.
@@ -67,6 +92,9 @@ class BrowsersConfig(Strict):
     timing_profiles: list[str] = Field(
         default_factory=lambda: ["chromium/desktop", "chromium/pixel-7"],
         description="ENGINE/DEVICE pairs whose timings get `samples` loads; the other profiles load once")
+
+    remote: list[RemoteEndpoint] = Field(default_factory=list, max_length=64,
+                                         description="Playwright browser servers on other hosts: more parallel checks")
 
     _engines = field_validator("engines")(check_engines)
     _devices = field_validator("devices")(check_devices)

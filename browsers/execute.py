@@ -92,6 +92,7 @@ class Attempt:
     state: BrowserState | None = None  # what a state journey left
     first_failure: FirstFailure | None = None  # how a journey failed: its retry stops early on the same
     repeated: bool = False  # this attempt met the previous attempt's failure again
+    where: dict[str, str] = field(default_factory=dict)  # host and browser version it ran on (browsers/pool.py)
 
 
 def profile_tags(engine: str, device: DeviceProfile) -> dict[str, str]:

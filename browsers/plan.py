@@ -17,6 +17,7 @@ from browsers.devices import check_device_name
 from siteward.errors import UsageError
 from siteward.journeys import JourneyConfig
 from siteward.schema import PageConfig
+from siteward.shards import Shard
 from siteward.stage import CoreConfig
 
 
@@ -30,6 +31,7 @@ class SweepOptions:
     pages: tuple[str, ...] = ()
     journeys: tuple[str, ...] = ()
     no_journeys: bool = False
+    shard: Shard | None = None  # `siteward run --shard i/n`: this share of the checks only
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class PageTask:
     def label(self) -> str:
         return f"{self.page.name} {self.profile.engine}/{self.profile.device}"
 
+    @property
+    def shard_key(self) -> str:
+        return f"page:{self.page.name}|{self.profile.engine}|{self.profile.device}"
+
 
 @dataclass(frozen=True)
 class JourneyTask:
@@ -60,6 +66,10 @@ class JourneyTask:
     def label(self) -> str:
         return f"journey {self.journey.name} {self.profile.engine}/{self.profile.device}"
 
+    @property
+    def shard_key(self) -> str:
+        return f"journey:{self.journey.name}|{self.profile.engine}|{self.profile.device}"
+
 
 @dataclass
 class SweepPlan:
@@ -70,10 +80,20 @@ class SweepPlan:
     state_journeys: list[str] = field(default_factory=list)
     samples: int = 1  # page loads per page on the timing profiles
     timing_profiles: list[Profile] = field(default_factory=list)  # those of the sweep's profiles
+    shard: Shard | None = None
+    shard_keys: frozenset[str] | None = None  # the checks of this shard; None: all
 
     @property
     def profiles(self) -> list[Profile]:
         return [Profile(e, d) for d in self.devices for e in self.engines]
+
+    def all_tasks(self) -> list[PageTask | JourneyTask]:
+        """Every check of the plan (journeys first), before sharding or engines that fail to start."""
+        journeys = [JourneyTask(j, p) for j in self.journeys for p in journey_profiles(j, self)]
+        return [*journeys, *(PageTask(page, profile) for page in self.pages for profile in self.profiles)]
+
+    def in_shard(self, task: PageTask | JourneyTask) -> bool:
+        return self.shard_keys is None or task.shard_key in self.shard_keys
 
 
 def _pick(selected: list[str] | None, configured: list[str], what: str, valid: list[str]) -> list[str]:
@@ -105,13 +125,17 @@ def build_plan(config: CoreConfig, options: SweepOptions) -> SweepPlan:
     chosen_pages = [config.page(name) for name in pages]
     engines, devices = list(dict.fromkeys(engines)), list(dict.fromkeys(devices))
     timing = [Profile(*name.split("/", 1)) for name in config.browsers.timing_profiles]
-    return SweepPlan(
+    plan = SweepPlan(
         engines=engines, devices=devices, pages=chosen_pages,
         journeys=[j for j in config.journeys if j.name in journeys],
         state_journeys=sorted({p.journey_state for p in chosen_pages if p.journey_state}),
         samples=config.browsers.samples,
         timing_profiles=[p for p in timing if p.engine in engines and p.device in devices],
+        shard=options.shard,
     )
+    if options.shard is not None:
+        plan.shard_keys = options.shard.take(task.shard_key for task in plan.all_tasks())
+    return plan
 
 
 def journey_profiles(journey: JourneyConfig, plan: SweepPlan) -> list[Profile]:

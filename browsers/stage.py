@@ -29,6 +29,7 @@ from browsers.plan import (
     journey_profiles,
 )
 from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
+from browsers.pool import LOCAL, EnginePool, Host, Member, remote_members, track_served
 from browsers.samples import TimingSamples
 from browsers.state import StateKeeper, StateUnavailable
 from browsers.visual import compare_with_baseline
@@ -58,6 +59,13 @@ def plan(config, options: SweepOptions) -> SweepPlan:
 
 def run(ctx: StageContext, plan: SweepPlan) -> None:
     require_target(ctx.config.target.base_url, access=ctx.access)
+    if plan.shard_keys is not None:
+        total = len(plan.all_tasks())
+        ctx.emit(Finding(stage=STAGE, subject=f"shard {plan.shard}", check="shard", status="pass", severity="info",
+                         data={"shard": str(plan.shard), "checks": len(plan.shard_keys), "of": total},
+                         message=f"shard {plan.shard}: {len(plan.shard_keys)} of {total} browser checks"))
+        if not plan.shard_keys:
+            return
     run_async(Sweep(ctx, plan).run(), run=_run_interruptible)
 
 
@@ -119,6 +127,7 @@ class Sweep:
     devices: dict[str, DeviceProfile] = field(default_factory=dict)
     said_once: set[tuple[str, ...]] = field(default_factory=set)
     emulation: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    slots: int = 1  # checks at once: this machine's concurrency plus the remote endpoints' slots
 
     def __post_init__(self) -> None:
         self.samples = TimingSamples(self.ctx, self.plan)
@@ -139,6 +148,16 @@ class Sweep:
                 await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
 
     def emit_restarts(self) -> None:
+        for name, pool in self.engines.items():
+            for member in pool.members:
+                if member.lost:  # the pool went on with its other members
+                    moved = f"; {len(member.moved)} check(s) broke on it and ran again elsewhere:" \
+                            f" {', '.join(member.moved[:10])}" if member.moved else ""
+                    self.ctx.emit(Finding(
+                        stage=STAGE, subject=f"{name}@{member.host.label}", check="browser-host", status="warn",
+                        severity="minor", tags={"engine": name, "host": member.host.label},
+                        data={"moved": member.moved, "why": member.lost},
+                        message=f"{name} at {member.host.label}: {member.lost}{moved}"))
         for name, engine in self.engines.items():
             if engine.restarts:
                 self.ctx.emit(Finding(
@@ -149,15 +168,22 @@ class Sweep:
 
     # ------------------------------------------------------------- engines
     async def start_engines(self, playwright) -> None:
-        wanted = list(self.plan.engines)
+        wanted = [e for e in self.plan.engines
+                  if self.plan.shard_keys is None or any(t.profile.engine == e and self.plan.in_shard(t)
+                                                         for t in self.plan.all_tasks())]
+        access = self.ctx.access
+        local = Host(LOCAL, auto_concurrency(self.settings.concurrency))
+        remote = remote_members(playwright, self.settings.remote, access.browser_context_options())
 
         async def start(name: str):
-            access = self.ctx.access
             engine = WebKitEngine(page_timeout_s=self.settings.timeout_s, access=access) \
                 if name == "webkit" else PlaywrightEngine(playwright, name, context_options=access.browser_context_options())
-            return name, engine, await asyncio.wait_for(engine.start(), timeout=120)
+            pool = EnginePool(name, [Member(engine, local), *remote.get(name, [])])
+            return name, pool, await pool.start()
 
         results = await asyncio.gather(*(start(n) for n in wanted), return_exceptions=True)
+        self.slots = local.slots + sum(m.host.slots for pool in results if not isinstance(pool, BaseException)
+                                       for m in pool[1].alive() if m.remote)
         for name, result in zip(wanted, results):
             if isinstance(result, BaseException):
                 message = str(result).strip().splitlines()[0] if str(result).strip() else type(result).__name__
@@ -183,17 +209,17 @@ class Sweep:
                                       message=f"not run: {problem}"))
                 continue
             tasks += [JourneyTask(journey, p) for p in journey_profiles(journey, self.plan) if p.engine in self.engines]
-        return tasks
+        return [task for task in tasks if self.plan.in_shard(task)]
 
     def _page_tasks(self) -> list[PageTask]:
-        return [PageTask(page, profile) for page in self.plan.pages for profile in self.plan.profiles
-                if profile.engine in self.engines]
+        return [task for page in self.plan.pages for profile in self.plan.profiles
+                if profile.engine in self.engines and self.plan.in_shard(task := PageTask(page, profile))]
 
     async def sweep(self) -> None:
         tasks = interleave([*self._journey_tasks(), *self._page_tasks()])
         executor = Executor(self.ctx, self.engines, self.devices)
         self.keeper = StateKeeper(self.ctx, self.engines, lambda task: self.final_attempt(executor, task))
-        semaphore = asyncio.Semaphore(auto_concurrency(self.settings.concurrency))
+        semaphore = asyncio.Semaphore(self.slots)
         try:
             with self.ctx.progress("browsers", len(tasks)) as bar:
                 async def run(task) -> None:
@@ -252,22 +278,26 @@ class Sweep:
             )]
             result.ok, result.error = True, None
             return result
-        if isinstance(task, PageTask):
-            state = None
-            if task.page.journey_state:  # fetched outside the check's timeout: its journey has its own
-                try:
-                    state = await self.keeper.state_for(task.page.journey_state, task.profile.engine)
-                except StateUnavailable as exc:
-                    return self._blocked(task, str(exc))
-            call = executor.page(task, state)
-        else:
-            call = executor.journey(task, first_failure)
-        try:
-            return await asyncio.wait_for(call, timeout=self.settings.timeout_s)
-        except asyncio.TimeoutError:
-            return self._error_attempt(task, f"timed out after {self.settings.timeout_s:g} s")
-        except Exception as exc:  # noqa: BLE001 - one broken check never sinks the sweep
-            return self._error_attempt(task, _describe_error(exc, engine))
+        state = None
+        if isinstance(task, PageTask) and task.page.journey_state:  # outside the check's timeout: its journey has its own
+            try:
+                state = await self.keeper.state_for(task.page.journey_state, task.profile.engine)
+            except StateUnavailable as exc:
+                return self._blocked(task, str(exc))
+        for _ in range(len(engine.members)):  # a check that broke on a lost remote host runs again elsewhere
+            served = track_served()
+            call = executor.page(task, state) if isinstance(task, PageTask) else executor.journey(task, first_failure)
+            try:
+                result = await asyncio.wait_for(call, timeout=self.settings.timeout_s)
+            except asyncio.TimeoutError:
+                result = self._error_attempt(task, f"timed out after {self.settings.timeout_s:g} s")
+            except Exception as exc:  # noqa: BLE001 - one broken check never sinks the sweep
+                result = self._error_attempt(task, _describe_error(exc, engine))
+            member = served.get("member")
+            if result.ok or not await engine.lost_during(member, task.label):
+                result.where = member.tags() if member and len(engine.members) > 1 else {}
+                return result
+        return result
 
     def _blocked(self, task: PageTask, why: str) -> Attempt:
         """A page whose state could not be recorded is not checked: one error, nothing to retry."""
@@ -301,6 +331,8 @@ class Sweep:
         for record in final.records:
             if isinstance(record, Finding) and record.check in ("journey", "page-load"):
                 record = self._annotate(record, flaky, len(attempts), first_error)
+            if final.where:
+                record = record.model_copy(update={"tags": {**record.tags, **final.where}})
             if record.kind == "measurement" and final.screenshot:
                 record = record.model_copy(update={"evidence": [self.ctx.relative(final.screenshot)]})
             records.append(record)

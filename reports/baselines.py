@@ -7,7 +7,8 @@ fingerprint that
 - are complete (every stage they were asked to run reached its end: a run killed with
   SIGKILL and re-rendered later has stages that never finished), and
 - measured the baseline branch (`baseline_branch`, "main"): a pull request is compared with
-  main, never with another pull request, nor with itself.
+  main, never with another pull request, nor with itself, and
+- are whole: one shard of a sharded run is not (`siteward merge` makes the run that is).
 
 A run on an unknown branch (no --branch, no CI variable, no git) counts as a baseline-branch
 run only for a current run whose branch is unknown too: local runs without git compare with
@@ -66,7 +67,7 @@ def branch_words(current_branch: str, baseline_branch: str) -> str:
 
 def choose_baseline(candidates: Sequence[RunInfo], current: RunInfo, settings: RegressionsConfig) -> BaselineChoice:
     """`candidates`: earlier runs of the same target and fingerprint, newest first."""
-    skipped = {"not passing": 0, "incomplete": 0, "other branch": 0}
+    skipped = {"not passing": 0, "incomplete": 0, "other branch": 0, "one shard": 0}
     chosen: list[RunInfo] = []
     for run in candidates:
         if run.id == current.id:
@@ -77,6 +78,8 @@ def choose_baseline(candidates: Sequence[RunInfo], current: RunInfo, settings: R
             skipped["not passing"] += 1
         elif not is_complete(run):
             skipped["incomplete"] += 1
+        elif run.shard:  # a share of the checks; the merged run of its group is the baseline
+            skipped["one shard"] += 1
         else:
             chosen.append(run)
         if len(chosen) == settings.baseline_runs:

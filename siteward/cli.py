@@ -31,7 +31,7 @@ baseline_app = typer.Typer(no_args_is_help=True, help="Approve and list visual b
 app.add_typer(baseline_app, name="baseline")
 
 from siteward.cli_options import (  # noqa: E402  (shared with the sub-command modules)
-    BaselineOpt, BranchOpt, CommitOpt, ConfigOpt, PagesOpt, QuietOpt, ResultsOpt, TargetOpt,
+    BaselineOpt, BranchOpt, CommitOpt, ConfigOpt, PagesOpt, QuietOpt, ResultsOpt, ShardGroupOpt, ShardOpt, TargetOpt,
 )
 
 
@@ -48,12 +48,17 @@ def _load_for_run(config_path, target, results, pages: list[str] | None):
 
 def _execute(config_path, target, results, stages: list[str], options: dict | None = None, *,
              baseline=None, quiet: bool = False, pages: list[str] | None = None,
-             branch: str | None = None, commit: str | None = None) -> None:
+             branch: str | None = None, commit: str | None = None, shard: str | None = None,
+             shard_group: str | None = None) -> None:
     """Load the config, then hand the typed options of each stage to the runner (it plans, then runs)."""
     from siteward.runner import RunRequest, execute
+    from siteward.shards import Shard
 
+    if shard_group is not None and shard is None:
+        raise UsageError("--shard-group needs --shard i/n")
     config = _load_for_run(config_path, target, results, pages)
-    request = RunRequest(config, stages, options or {}, baseline_id=baseline, quiet=quiet, branch=branch, commit=commit)
+    request = RunRequest(config, stages, options or {}, baseline_id=baseline, quiet=quiet, branch=branch, commit=commit,
+                         shard=Shard.parse(shard) if shard is not None else None, shard_group=shard_group)
     raise typer.Exit(execute(request, console))
 
 
@@ -72,11 +77,12 @@ def run(
     config: ConfigOpt = None, target: TargetOpt = None, results: ResultsOpt = None,
     stage: Annotated[Optional[list[str]], typer.Option("--stage", "-s", help="browsers | audits | loadtests (repeatable; default: the config's stages)")] = None,
     baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
+    shard: ShardOpt = None, shard_group: ShardGroupOpt = None,
 ) -> None:
     """Run every configured stage, then report and gate (exit 0 pass, 1 fail, 2 usage, 3 could not measure)."""
     cfg = load_config(config, target=target, results=str(results) if results else None)
     _execute(config, target, results, list(stage or cfg.stages), baseline=baseline, quiet=quiet,
-             branch=branch, commit=commit)
+             branch=branch, commit=commit, shard=shard, shard_group=shard_group)
 
 
 @app.command()
@@ -88,6 +94,7 @@ def sweep(
     journey: Annotated[Optional[list[str]], typer.Option("--journey", help="only this journey (repeatable)")] = None,
     no_journeys: Annotated[bool, typer.Option("--no-journeys", help="pages only")] = False,
     baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
+    shard: ShardOpt = None, shard_group: ShardGroupOpt = None,
 ) -> None:
     """Browser compatibility sweep: engines x devices, journeys, checks, screenshots, visual diffs."""
     from browsers.stage import Options
@@ -95,7 +102,7 @@ def sweep(
     options = Options(engines=tuple(engine or ()), devices=tuple(device or ()), pages=tuple(page or ()),
                       journeys=tuple(journey or ()), no_journeys=no_journeys)
     _execute(config, target, results, ["browsers"], {"browsers": options}, baseline=baseline, quiet=quiet,
-             pages=page, branch=branch, commit=commit)
+             pages=page, branch=branch, commit=commit, shard=shard, shard_group=shard_group)
 
 
 @app.command()
@@ -106,6 +113,7 @@ def audit(
     page: PagesOpt = None,
     lighthouserc: Annotated[Optional[Path], typer.Option("--lighthouserc", help="an existing lighthouserc whose assertions to run")] = None,
     baseline: BaselineOpt = None, quiet: QuietOpt = False, branch: BranchOpt = None, commit: CommitOpt = None,
+    shard: ShardOpt = None, shard_group: ShardGroupOpt = None,
 ) -> None:
     """Lighthouse (through Lighthouse CI) per page, mobile and desktop, plus cheap page audits."""
     from audits.stage import Options
@@ -113,7 +121,7 @@ def audit(
     options = Options(presets=tuple(preset or ()), runs=runs, pages=tuple(page or ()),
                       lighthouserc=str(lighthouserc) if lighthouserc else None)
     _execute(config, target, results, ["audits"], {"audits": options}, baseline=baseline, quiet=quiet, pages=page,
-             branch=branch, commit=commit)
+             branch=branch, commit=commit, shard=shard, shard_group=shard_group)
 
 
 @app.command()
@@ -257,6 +265,21 @@ def baseline_list(config: ConfigOpt = None, results: ResultsOpt = None) -> None:
 
 
 history_commands.register(app, _store_for, console)
+
+
+@app.command()
+def merge(
+    run_ids: Annotated[Optional[list[str]], typer.Argument(help="runs to merge (ids or unique prefixes)")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", help="merge the shard runs of this group (the latest of each shard)")] = None,
+    source: Annotated[Optional[list[Path]], typer.Option("--from", help="a shard job's results root with its own history: import its shard runs first (repeatable)")] = None,
+    config: ConfigOpt = None, results: ResultsOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Merge the shards of a sharded run (and a load run of the same config) into one run, report and verdict."""
+    from siteward.merge import MergeRequest, run_merge
+
+    cfg = load_config(config, results=str(results) if results else None)
+    request = MergeRequest(run_ids=tuple(run_ids or ()), group=group, sources=tuple(source or ()))
+    raise typer.Exit(run_merge(cfg, request, Console(stderr=True, quiet=quiet)))
 
 
 @app.command()

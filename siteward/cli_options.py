@@ -15,3 +15,5 @@ BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="the branch t
 CommitOpt = Annotated[Optional[str], typer.Option("--commit", help="the commit this run measures (default: from the CI's environment, else git)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 PagesOpt = Annotated[Optional[list[str]], typer.Option("--page", help="only this page (repeatable)")]
+ShardOpt = Annotated[Optional[str], typer.Option("--shard", help="i/n: check only this shard of the browser and Lighthouse matrix (merge the shards with `siteward merge`)")]
+ShardGroupOpt = Annotated[Optional[str], typer.Option("--shard-group", help="the id the shards of one run share (default: SITEWARD_SHARD_GROUP, else the CI's run id, else the commit)")]

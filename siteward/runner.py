@@ -33,6 +33,7 @@ from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, Usa
 from siteward.identity import detect_identity
 from siteward.records import Finding
 from siteward.secrets import REFERENCE, Secrets
+from siteward.shards import Shard, shard_group
 from siteward.stage import StageContext, StageModule
 from siteward.store import Store, new_run_id
 from siteward.target import require_target
@@ -42,6 +43,9 @@ from siteward.tools import tool_versions
 STAGES: dict[str, StageModule] = {
     browsers_stage.NAME: browsers_stage, audits_stage.NAME: audits_stage, loadtests_stage.NAME: loadtests_stage,
 }
+
+
+SHARDED_STAGES = (browsers_stage.NAME, audits_stage.NAME)
 
 
 class Interrupted(Exception):
@@ -70,6 +74,8 @@ class RunRequest:
     quiet: bool = False
     branch: str | None = None  # None: from the CI's environment, else git
     commit: str | None = None
+    shard: Shard | None = None  # --shard i/n: this share of the browser and audit checks
+    shard_group: str | None = None  # None: from the CI's run id, else the commit
 
 
 def plan_stages(request: RunRequest) -> dict[str, Any]:
@@ -78,8 +84,28 @@ def plan_stages(request: RunRequest) -> dict[str, Any]:
     for stage in request.stages:
         if stage not in STAGES:
             raise UsageError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
-    return {name: STAGES[name].plan(request.config, request.options.get(name) or STAGES[name].Options())
-            for name in request.stages}
+    plans = {}
+    for name in request.stages:
+        options = request.options.get(name) or STAGES[name].Options()
+        if request.shard is not None:
+            options = replace(options, shard=request.shard)
+        plans[name] = STAGES[name].plan(request.config, options)
+    return plans
+
+
+def sharded_stages(request: RunRequest, console: Console) -> RunRequest:
+    """A sharded run leaves the load test out: Locust scales out by its own workers."""
+    if request.shard is None:
+        return request
+    unsharded = [s for s in request.stages if s not in SHARDED_STAGES]
+    kept = [s for s in request.stages if s in SHARDED_STAGES]
+    if not kept:
+        raise UsageError(f"--shard splits the {' and '.join(SHARDED_STAGES)} stages; this run has only "
+                         f"{', '.join(request.stages)}", hint="run `siteward load` in a job of its own")
+    if unsharded:
+        console.print(f"siteward: --shard {request.shard}: {', '.join(unsharded)} left out (not sharded: run "
+                      f"`siteward load` in a job of its own; `siteward merge` takes its run too)", markup=False)
+    return replace(request, stages=kept)
 
 
 def needed_secrets(config: SitewardConfig, plans: dict[str, Any]) -> dict[str, str]:
@@ -117,6 +143,7 @@ def check_secrets(config: SitewardConfig, plans: dict[str, Any], secrets: Secret
 
 def execute(request: RunRequest, console: Console) -> int:
     """Run the requested stages into a new run directory and return the exit code."""
+    request = sharded_stages(request, console)
     config = request.config
     plans = plan_stages(request)
     secrets = Secrets(config.secrets, source=config.source)
@@ -128,17 +155,20 @@ def execute(request: RunRequest, console: Console) -> int:
         except UsageError as exc:
             raise UsageError(f"--baseline {request.baseline_id}: {exc}") from None
     identity = detect_identity(request.branch, request.commit)
-    run_id, run_dir = _new_run_dir(config)
+    group = shard_group(request.shard_group, commit=identity.commit) if request.shard else ""
+    run_id, run_dir = new_run_dir(config)
     store.create_run(
         run_id=run_id, target=config.target.name or config.target.base_url, fingerprint=config.fingerprint(),
         config=config.snapshot(), stages=request.stages, run_dir=run_dir.resolve(),
         branch=identity.branch, commit=identity.commit, track_stages=True,
+        shard=str(request.shard or ""), shard_group=group,
     )
     ctx = StageContext(
         config=config, run_id=run_id, run_dir=run_dir.resolve(), store=store, secrets=secrets,
         console=console, quiet=request.quiet,
     )
-    on = f" ({identity.branch or 'unknown branch'}{' @ ' + identity.commit[:12] if identity.commit else ''})"
+    on = f" ({identity.branch or 'unknown branch'}{' @ ' + identity.commit[:12] if identity.commit else ''}" \
+         + (f", shard {request.shard} of group {group or '(none)'})" if request.shard else ")")
     console.print(f"siteward: run [bold]{run_id}[/] against {escape(config.target.base_url + on)} -> {run_dir}",
                   soft_wrap=True)
     with _interrupts_raise():
@@ -270,7 +300,7 @@ class LiveRequest:
     max_rounds: int = 20
 
 
-def _new_run_dir(config: SitewardConfig) -> tuple[str, Path]:
+def new_run_dir(config: SitewardConfig) -> tuple[str, Path]:
     run_id = new_run_id()
     run_dir = config.results_root() / run_id
     try:
@@ -281,7 +311,7 @@ def _new_run_dir(config: SitewardConfig) -> tuple[str, Path]:
 
 
 def _live_run(store: Store, config: SitewardConfig, request: RunRequest, name: str, branch: str, commit: str):
-    run_id, run_dir = _new_run_dir(config)
+    run_id, run_dir = new_run_dir(config)
     store.create_run(run_id=run_id, target=name, fingerprint=config.fingerprint(), config=config.snapshot(),
                      stages=request.stages, run_dir=run_dir.resolve(), branch=branch, commit=commit,
                      track_stages=True)

@@ -27,7 +27,7 @@ def new_run(root: Path, run_id: str) -> StageContext:
     data["target"]["base_url"] = "http://127.0.0.1:9"
     data["results"] = {"root": str(root)}
     config = parse_config(data, "<test config>")
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     run_dir = root / run_id
     run_dir.mkdir(parents=True)
     store.create_run(target="demo", fingerprint=config.fingerprint(), config=config.snapshot(),

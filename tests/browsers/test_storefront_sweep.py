@@ -151,7 +151,7 @@ def test_a_wrong_product_image_fails_the_visual_diff_against_the_approved_baseli
     from siteward.store import Store
 
     config = demo_config(faulty_shop.url, budgets=GENEROUS, results={"root": str(tmp_path)})
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     engines = ("chromium", "firefox", "webkit")
 
     def sweep_run(run_id: str) -> list:

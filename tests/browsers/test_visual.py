@@ -215,7 +215,7 @@ def make_ctx(tmp_path: Path, **sections) -> StageContext:
     data["results"] = {"root": str(tmp_path / "results")}
     data.update(sections)
     config = parse_config(data, "<test config>")
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     run_dir = config.results_root() / "run-2"
     run_dir.mkdir(parents=True)
     run_id = store.create_run(target="demo", fingerprint=config.fingerprint(), config=config.snapshot(), stages=["browsers"],

@@ -23,7 +23,7 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., StageContext]]:
     def make(target: str, options: dict[str, Any] | None = None, environ: dict[str, str] | None = None,
              **load: Any) -> StageContext:
         config = demo_config(target, tmp_path / "results", **load)
-        store = Store(config.history_path())
+        store = Store.for_config(config)
         stores.append(store)
         run_dir = (tmp_path / "results" / f"run-{len(stores)}").resolve()
         run_dir.mkdir(parents=True)

@@ -15,7 +15,7 @@ from siteward.store import Store
 if __name__ == "__main__":
     target, results = sys.argv[1], Path(sys.argv[2])
     config = demo_config(target, results)
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     run_dir = (results / "run").resolve()
     run_dir.mkdir(parents=True)
     run_id = store.create_run(target=target, fingerprint="x", config=config.snapshot(), stages=["loadtests"],

@@ -75,3 +75,10 @@ def test_the_store_side_picks_target_fingerprint_and_branch(store, runs, tmp_pat
     assert choice.ids == ids[::-1] and other_target not in choice.ids
     summary = render_run(store, current).paths["summary.json"].read_text()
     assert ids[-1] in summary
+
+
+def test_one_shard_is_never_a_baseline_its_merged_run_is():
+    shards = [replace(_info(f"s{i}"), shard=f"{i}/3", shard_group="g") for i in range(1, 4)]
+    merged = replace(_info("merged"), shard_group="g", merged_from=["s1", "s2", "s3"])
+    choice = choose_baseline([merged, *shards], _info("now"), SETTINGS)
+    assert choice.ids == ["merged"] and "3 one shard left out" in choice.note

@@ -57,7 +57,7 @@ def _run(stage: FakeBrowsers, *speeds: float) -> dict:
     request = runner.RunRequest(stage.config, ["browsers"], branch="main", commit="abc", quiet=True)
     runner.execute(request, Console(quiet=True))
     assert stage.speeds == [], "every planned measurement was taken"
-    latest = runner.Store(stage.config.history_path()).runs(limit=1)[0]
+    latest = runner.Store.for_config(stage.config).runs(limit=1)[0]
     return json.loads((latest.run_dir / "summary.json").read_text())
 
 

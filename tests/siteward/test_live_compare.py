@@ -49,7 +49,7 @@ def _live(monkeypatch, tmp_path, speeds) -> tuple[FakeBrowsers, dict, int]:
     config = load_config(None, target=B, results=str(tmp_path / "results"))
     request = runner.RunRequest(config, ["browsers"], quiet=True, branch="pr-1")
     code = runner.execute_live(runner.LiveRequest(request, A, max_rounds=10), Console(quiet=True))
-    latest = Store(config.history_path()).runs(limit=1)[0]
+    latest = Store.for_config(config).runs(limit=1)[0]
     return stage, json.loads((latest.run_dir / "summary.json").read_text()), code
 
 

@@ -13,7 +13,7 @@ from siteward.store import Store
 def _stored_run(results) -> str:
     """A run as the browsers stage leaves it: a mobile FCP of 1.8 s, no judgement stored."""
     config = load_config(None, results=str(results))
-    store = Store(config.history_path())
+    store = Store.for_config(config)
     run_dir = results / "run-1"
     run_dir.mkdir(parents=True)
     run_id = store.create_run(target="demo", fingerprint=config.fingerprint(), config=config.snapshot(),
