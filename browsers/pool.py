@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from browsers.devices import DeviceProfile
 from browsers.playwright_driver import CHROMIUM_PATH, FIREFOX_PATH, PlaywrightEngine
 from siteward.page_session import CHROMIUM_ARGS
+from siteward.records import Finding
 
 LOCAL = "local"
 RECONNECT_TIMEOUT_S = 10.0
@@ -156,11 +157,12 @@ class EnginePool:
 
     async def lost_during(self, member: Member | None, check: str) -> bool:
         """After a check broke on `member`: is the member gone (then the check may run elsewhere)?"""
-        if member is None or not member.remote or member.lost:
-            return bool(member and member.lost)
-        if getattr(member.engine, "connected", lambda: True)() or await self._reachable(member):
+        if member is None or not member.remote:
             return False
-        member.lost = "lost mid-sweep: its browser disconnected and a new connection was refused"
+        if not member.lost:
+            if getattr(member.engine, "connected", lambda: True)() or await self._reachable(member):
+                return False
+            member.lost = "lost mid-sweep: its browser disconnected and a new connection was refused"
         member.moved.append(check)
         return True
 
@@ -169,6 +171,22 @@ class EnginePool:
 
     async def close(self) -> None:
         await asyncio.gather(*(m.engine.close() for m in self.members), return_exceptions=True)
+
+
+def lost_host_findings(pools) -> list[Finding]:
+    """A warning per member a pool went on without: where, why, and which checks moved."""
+    found = []
+    for pool in pools:
+        for member in pool.members:
+            if member.lost:
+                moved = f"; {len(member.moved)} check(s) broke on it and ran again elsewhere:" \
+                        f" {', '.join(member.moved[:10])}" if member.moved else ""
+                found.append(Finding(
+                    stage="browsers", subject=f"{pool.engine}@{member.host.label}", check="browser-host", status="warn",
+                    severity="minor", tags={"engine": pool.engine, "host": member.host.label},
+                    data={"moved": member.moved, "why": member.lost},
+                    message=f"{pool.engine} at {member.host.label}: {member.lost}{moved}"))
+    return found
 
 
 def _releasing(session, host: Host):

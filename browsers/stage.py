@@ -29,7 +29,7 @@ from browsers.plan import (
     journey_profiles,
 )
 from browsers.playwright_driver import INSTALL_HINTS, PlaywrightEngine
-from browsers.pool import LOCAL, EnginePool, Host, Member, remote_members, track_served
+from browsers.pool import LOCAL, EnginePool, Host, Member, lost_host_findings, remote_members, track_served
 from browsers.samples import TimingSamples
 from browsers.state import StateKeeper, StateUnavailable
 from browsers.visual import compare_with_baseline
@@ -128,6 +128,8 @@ class Sweep:
     said_once: set[tuple[str, ...]] = field(default_factory=set)
     emulation: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     slots: int = 1  # checks at once: this machine's concurrency plus the remote endpoints' slots
+    retired: int = 0  # slots of lost remote hosts taken out of the semaphore
+    retiring: list = field(default_factory=list)  # the acquisitions that take them
 
     def __post_init__(self) -> None:
         self.samples = TimingSamples(self.ctx, self.plan)
@@ -148,16 +150,8 @@ class Sweep:
                 await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
 
     def emit_restarts(self) -> None:
-        for name, pool in self.engines.items():
-            for member in pool.members:
-                if member.lost:  # the pool went on with its other members
-                    moved = f"; {len(member.moved)} check(s) broke on it and ran again elsewhere:" \
-                            f" {', '.join(member.moved[:10])}" if member.moved else ""
-                    self.ctx.emit(Finding(
-                        stage=STAGE, subject=f"{name}@{member.host.label}", check="browser-host", status="warn",
-                        severity="minor", tags={"engine": name, "host": member.host.label},
-                        data={"moved": member.moved, "why": member.lost},
-                        message=f"{name} at {member.host.label}: {member.lost}{moved}"))
+        for finding in lost_host_findings(self.engines.values()):
+            self.ctx.emit(finding)
         for name, engine in self.engines.items():
             if engine.restarts:
                 self.ctx.emit(Finding(
@@ -225,6 +219,7 @@ class Sweep:
                 async def run(task) -> None:
                     async with semaphore:
                         await self.run_with_retries(executor, task)
+                    self.retire_lost_slots(semaphore)
                     bar.advance(task.label)
 
                 await asyncio.gather(*(run(t) for t in tasks))
@@ -232,6 +227,14 @@ class Sweep:
         finally:
             self.samples.flush()  # what was measured is kept, interrupted or not
         self.emit_emulation()
+
+    def retire_lost_slots(self, semaphore: asyncio.Semaphore) -> None:
+        """A lost remote host's slots stop counting: their permits are taken for good, so this
+        machine is not handed the lost host's share of parallel checks on top of its own."""
+        lost = sum(m.host.slots for pool in self.engines.values() for m in pool.members if m.lost and m.remote)
+        for _ in range(lost - self.retired):
+            self.retiring.append(asyncio.ensure_future(semaphore.acquire()))
+        self.retired = max(self.retired, lost)
 
     async def sample(self, executor: Executor, semaphore: asyncio.Semaphore) -> None:
         """The timing profiles' extra loads (browsers/samples.py), bounded like the checks."""

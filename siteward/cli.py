@@ -265,6 +265,21 @@ def baseline_list(config: ConfigOpt = None, results: ResultsOpt = None) -> None:
 
 
 history_commands.register(app, _store_for, console)
+browsers_app = typer.Typer(no_args_is_help=True, help="This machine's browsers for sweeps on other machines.")
+app.add_typer(browsers_app, name="browsers")
+
+
+@browsers_app.command("serve")
+def browsers_serve(
+    engine: Annotated[Optional[list[str]], typer.Option("--engine", help="chromium | firefox (repeatable; default both)")] = None,
+    host: Annotated[str, typer.Option("--host", help="address to listen on; 0.0.0.0 for every interface (trusted networks only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65_535, help="first port (the next engine takes the next one); 0 = any free")] = 3000,
+    slots: Annotated[int, typer.Option("--slots", min=1, max=16, help="parallel checks to suggest in the printed config")] = 2,
+) -> None:
+    """Serve this machine's Chromium and Firefox as Playwright browser servers ([[browsers.remote]] of a sweep)."""
+    from browsers.serve import serve
+
+    serve(list(engine or ()), host, port, slots, lambda text: console.print(text, markup=False, soft_wrap=True))
 
 
 @app.command()
@@ -364,7 +379,7 @@ def _write_crash_file(trace: str) -> str:
 
 
 # Commands that start processes: they get a watchdog (siteward/processes.py).
-SPAWNING_COMMANDS = frozenset({"run", "sweep", "audit", "load", "compare", "shop", "demo", "baseline"})
+SPAWNING_COMMANDS = frozenset({"run", "sweep", "audit", "load", "compare", "shop", "demo", "baseline", "merge", "browsers"})
 
 
 def console_script() -> None:

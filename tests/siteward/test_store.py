@@ -135,7 +135,7 @@ def test_concurrent_runs_do_not_corrupt_the_history(history_location):
     """4 writers at once, each opening the (fresh) history itself: migrated once, nothing lost."""
     db = history_location
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_hammer, args=(db, w, 150)) for w in range(4)]
+    procs = [ctx.Process(target=_hammer, args=(db, w, 80)) for w in range(4)]
     for p in procs:
         p.start()
     for p in procs:
@@ -146,7 +146,7 @@ def test_concurrent_runs_do_not_corrupt_the_history(history_location):
     assert len(runs) == 4 and all(r.verdict == "pass" for r in runs)
     for run in runs:
         messages = [r.message for r in store.records(run.id)]
-        assert messages == [str(i) for i in range(150)]
+        assert messages == [str(i) for i in range(80)]
     assert sorted(store.db.applied_versions()) == [m.version for m in MIGRATIONS]
     count = store.db.execute("SELECT COUNT(*) AS n FROM schema_migrations").fetchone()["n"]
     assert count == len(MIGRATIONS)
