@@ -53,8 +53,9 @@ class RemoteEndpoint(Strict):
     """[[browsers.remote]]: browser capacity on another host (started there by `siteward browsers serve`)."""
 
     engine: str
-    endpoint: str = Field(description="ws://host:port/path of a Playwright browser server (chromium, firefox)")
-    slots: int = Field(2, ge=1, le=16, description="checks this endpoint runs at once")
+    endpoint: str = Field(description="chromium, firefox: ws://host:port/path of a Playwright browser server;"
+                                      " webkit: http://host:port of a WebKitWebDriver (or a Selenium Grid)")
+    slots: int = Field(2, ge=1, le=16, description="checks this endpoint runs at once (a WebKitWebDriver: 1)")
 
     _engine = field_validator("engine")(check_engine_name)
 
@@ -62,9 +63,10 @@ class RemoteEndpoint(Strict):
     def _endpoint_fits_engine(self) -> "RemoteEndpoint":
         parts = urlsplit(self.endpoint)
         if self.engine == "webkit":
-            raise ValueError("browsers.remote: WebKit runs through WebDriver on this machine only; remote pools take"
-                             " chromium and firefox (Playwright browser servers)")
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"browsers.remote endpoint {self.endpoint!r}: WebKit runs over WebDriver,"
+                                 " http://host:port (what `siteward browsers serve --engine webkit` prints)")
+        elif parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError(f"browsers.remote endpoint {self.endpoint!r}: a Playwright browser server is"
                              " ws://host:port/path (what `siteward browsers serve` prints)")
         if parts.password:

@@ -1,13 +1,14 @@
-"""Browser capacity past this machine: Playwright browser servers on other hosts ([[browsers.remote]]).
+"""Browser capacity past this machine ([[browsers.remote]]): Playwright browser servers (Chromium,
+Firefox) and WebKitWebDrivers or a Selenium Grid (WebKit) on other hosts.
 
-Each engine's checks go to an `EnginePool`: this machine's browser plus the remote servers of
+Each engine's checks go to an `EnginePool`: this machine's browser plus the remote endpoints of
 that engine. A new session goes to the member with the most free slots (this machine's slots
 are `[browsers] concurrency`, shared by its engines; a remote endpoint has its own `slots`).
 The pool has the interface of one engine, so the sweep needs no second code path.
 
 A remote endpoint that cannot be reached when the sweep starts is left out with a warning;
-one that dies mid-sweep is found when a check on it breaks (its browser is gone and a new
-connection is refused): it is marked lost, the check runs again on another member, which is
+one that dies mid-sweep is found when a check on it breaks and it cannot be reached again
+(no new connection; WebDriver: no answer to its status request): it is marked lost, the check runs again on another member, which is
 not counted as a retry of the check (the site did nothing wrong), and the sweep says which
 checks moved. Every record says where its check ran and on which browser version.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
+import urllib.request
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 
 from browsers.devices import DeviceProfile
 from browsers.playwright_driver import CHROMIUM_PATH, FIREFOX_PATH, PlaywrightEngine
+from browsers.webkit_driver import DESKTOP_PROBE, WebKitEngine
 from siteward.page_session import CHROMIUM_ARGS
 from siteward.records import Finding
 
@@ -49,6 +53,7 @@ def server_launch_options(engine: str) -> dict[str, Any]:
 
 
 def endpoint_label(endpoint: str) -> str:
+    """host:port of an endpoint (no path, no credentials): the `host` tag of its records."""
     parts = urlsplit(endpoint)
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
@@ -63,6 +68,76 @@ class RemotePlaywrightEngine(PlaywrightEngine):
     async def _launch(self):
         browser_type = self.playwright.chromium if self.engine == "chromium" else self.playwright.firefox
         return await browser_type.connect(self.endpoint, timeout=self.launch_timeout_s * 1000)
+
+    async def reachable(self) -> bool:
+        """Still connected, or a new connection succeeds."""
+        if self.connected():
+            return True
+        try:
+            await asyncio.wait_for(self.browser(), timeout=RECONNECT_TIMEOUT_S)
+            return True
+        except Exception:  # noqa: BLE001 - any failure to reconnect means the endpoint is gone
+            return False
+
+
+class RemoteWebKitEngine(WebKitEngine):
+    """WebKit on another host's WebKitWebDriver (one session at a time: `siteward browsers serve`
+    starts one per slot) or on a Selenium Grid: sessions are made there, nothing starts here."""
+
+    def __init__(self, endpoint: str, **kwargs):
+        super().__init__(**kwargs)
+        self.endpoint = endpoint.rstrip("/")
+
+    async def start(self) -> str:
+        session = await self.new_session(DESKTOP_PROBE)
+        await session.close()
+        return self.version
+
+    def _launch(self, device: DeviceProfile, starting: list) -> Any:
+        return self._driver(self.endpoint, self._options(device), device)
+
+    def _take(self, device: DeviceProfile, starting: list) -> Any:
+        """The idle session of this device, else a new one after the idle sessions of other devices
+        are ended (a WebKitWebDriver holds one session)."""
+        with self._lock:
+            pool = self._idle.setdefault(device.name, [])
+            driver = pool.pop() if pool else None
+            others = [d for name, idle in self._idle.items() if name != device.name for d in idle]
+            if driver is None:
+                for idle in self._idle.values():
+                    idle.clear()
+        if driver is not None:
+            return driver
+        for other in others:
+            self._discard(other)
+        return self._launch(device, starting)
+
+    def _abandon(self, driver: Any) -> None:
+        self._discard(driver)
+
+    def connected(self) -> bool:
+        return True  # known only by asking: reachable()
+
+    async def reachable(self) -> bool:
+        """The WebDriver endpoint answers its status request."""
+        def ask() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/status", timeout=RECONNECT_TIMEOUT_S / 2):
+                    return True
+            except urllib.error.HTTPError:
+                return True  # it answered
+            except OSError:
+                return False
+        return await asyncio.to_thread(ask)
+
+    async def close(self) -> None:
+        def shutdown() -> None:
+            with self._lock:
+                idle = [d for pool in self._idle.values() for d in pool]
+                self._idle.clear()
+            for driver in idle:
+                self._discard(driver)
+        await asyncio.to_thread(shutdown)
 
 
 @dataclass
@@ -149,18 +224,14 @@ class EnginePool:
             return _releasing(session, member.host)
 
     async def _reachable(self, member: Member) -> bool:
-        try:
-            await asyncio.wait_for(member.engine.browser(), timeout=RECONNECT_TIMEOUT_S)
-            return True
-        except Exception:  # noqa: BLE001 - any failure to reconnect means the endpoint is gone
-            return False
+        return await member.engine.reachable()
 
     async def lost_during(self, member: Member | None, check: str) -> bool:
         """After a check broke on `member`: is the member gone (then the check may run elsewhere)?"""
         if member is None or not member.remote:
             return False
         if not member.lost:
-            if getattr(member.engine, "connected", lambda: True)() or await self._reachable(member):
+            if await self._reachable(member):
                 return False
             member.lost = "lost mid-sweep: its browser disconnected and a new connection was refused"
         member.moved.append(check)
@@ -212,11 +283,14 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def remote_members(playwright, endpoints, context_options: dict[str, Any]) -> dict[str, list[Member]]:
+def remote_members(playwright, endpoints, access, page_timeout_s: float) -> dict[str, list[Member]]:
     """Engine -> its remote members, from [[browsers.remote]]."""
+    context_options = access.browser_context_options()
     members: dict[str, list[Member]] = {}
     for endpoint in endpoints:
-        engine = RemotePlaywrightEngine(playwright, endpoint.engine, endpoint.endpoint, context_options=context_options)
+        engine = RemoteWebKitEngine(endpoint.endpoint, page_timeout_s=page_timeout_s, access=access) \
+            if endpoint.engine == "webkit" else \
+            RemotePlaywrightEngine(playwright, endpoint.engine, endpoint.endpoint, context_options=context_options)
         members.setdefault(endpoint.engine, []).append(Member(engine, Host(endpoint_label(endpoint.endpoint), endpoint.slots)))
     return members
 

@@ -167,7 +167,7 @@ class Sweep:
                                                          for t in self.plan.all_tasks())]
         access = self.ctx.access
         local = Host(LOCAL, auto_concurrency(self.settings.concurrency))
-        remote = remote_members(playwright, self.settings.remote, access.browser_context_options())
+        remote = remote_members(playwright, self.settings.remote, access, self.settings.timeout_s)
 
         async def start(name: str):
             engine = WebKitEngine(page_timeout_s=self.settings.timeout_s, access=access) \

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import platform
 import shutil
 import threading
 from pathlib import Path
@@ -37,6 +38,8 @@ from siteward.target import TargetAccess
 
 WEBDRIVER_PATH = "/usr/bin/WebKitWebDriver"
 MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.1/MiniBrowser"
+# Where Debian puts MiniBrowser: what a remote WebKitWebDriver is asked to start when this machine has none.
+DEBIAN_MINIBROWSER = f"/usr/lib/{platform.machine().replace('_', '-')}-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 INSTALL_HINT = "apt-get install -y webkit2gtk-driver xvfb"
 DESKTOP_PROBE = DeviceProfile(name="desktop", kind="desktop", descriptor=None, viewport=dict(DESKTOP_VIEWPORT))
 
@@ -87,14 +90,18 @@ class WebKitEngine:
         await session.close()
         return self.version
 
-    def _launch(self, device: DeviceProfile, starting: list[Service]) -> webdriver.Remote:
+    def _options(self, device: DeviceProfile) -> Options:
         options = Options()
-        options.binary_location = minibrowser_path()
+        options.binary_location = minibrowser_path() or DEBIAN_MINIBROWSER
         options.add_argument("--automation")
         if self.access.browsers_accept_any_certificate:
             options.accept_insecure_certs = True
         if device.user_agent:
             options.add_argument(f"--user-agent={device.user_agent}")
+        return options
+
+    def _launch(self, device: DeviceProfile, starting: list[Service]) -> webdriver.Remote:
+        options = self._options(device)
         if not self.connected():  # Xvfb died (or was never up): a new one, on a free display
             self._xvfb.stop()
             self._xvfb.start()
@@ -107,12 +114,22 @@ class WebKitEngine:
         with self._lock:
             self._services.add(service)
         try:
-            # An HTTP timeout on every WebDriver command: a wedged MiniBrowser cannot hang a thread forever.
-            # A few pooled connections: an abandoned call may still hold one while the session is discarded.
-            connection = RemoteConnection(client_config=ClientConfig(
-                remote_server_addr=service.service_url, timeout=int(self.page_timeout_s + 60),
-                init_args_for_pool_manager={"init_args_for_pool_manager": {"maxsize": 4}}))
-            driver = webdriver.Remote(command_executor=connection, options=options)
+            driver = self._driver(service.service_url, options, device)
+        except BaseException:
+            self._stop_service(service)
+            raise
+        driver._siteward_service = service  # type: ignore[attr-defined]
+        return driver
+
+    def _driver(self, address: str, options: Options, device: DeviceProfile) -> webdriver.Remote:
+        """A WebDriver session at `address`, sized for `device`, warmed up."""
+        # An HTTP timeout on every WebDriver command: a wedged MiniBrowser cannot hang a thread forever.
+        # A few pooled connections: an abandoned call may still hold one while the session is discarded.
+        connection = RemoteConnection(client_config=ClientConfig(
+            remote_server_addr=address, timeout=int(self.page_timeout_s + 60),
+            init_args_for_pool_manager={"init_args_for_pool_manager": {"maxsize": 4}}))
+        driver = webdriver.Remote(command_executor=connection, options=options)
+        try:
             driver.set_page_load_timeout(self.page_timeout_s)
             driver.set_script_timeout(30)
             fit_viewport(driver, device.viewport["width"], device.viewport["height"])
@@ -120,11 +137,13 @@ class WebKitEngine:
             # the first measured page's timings.
             driver.get("data:text/html,<title>siteward warm-up</title><p>warm-up</p>")
         except BaseException:
-            self._stop_service(service)
+            self._abandon(driver)
             raise
-        driver._siteward_service = service  # type: ignore[attr-defined]
         self.version = driver.capabilities.get("browserVersion", self.version)
         return driver
+
+    def _abandon(self, driver: webdriver.Remote) -> None:
+        """A session that broke while it was set up (here: stopping its service ends it)."""
 
     def _take(self, device: DeviceProfile, starting: list[Service]) -> webdriver.Remote:
         with self._lock:

@@ -16,6 +16,8 @@ where the pages wobble independently instead (6 loads per run: 6.5-12 % raw, 9-1
 the peers' median divided out): the peers' median brings its own noise. Choosing per
 metric would not do: a baseline taken on a steady machine shows no drift to divide, and
 the current run's drift then flags the steadiest pages (the false alarm this exists for).
+Values only a few steps large are no peers (MIN_STEPS): Locust's 3-5 ms routes in whole
+milliseconds move 25 % in one step, and taken for drift they hid a +27 % route.
 
 The group's common change is a finding of its own, "site-wide": it is tested against the
 common changes the baseline runs showed, and it fails the run only from
@@ -32,6 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_GROUP = 4  # a metric's drift is the median of at least three peers
+# A value only a few steps large (a 4 ms route in whole milliseconds) moves by 25 % in one step:
+# it can tell no drift, so it is no peer. From this many steps (a step of <= 5 %) it is one.
+MIN_STEPS = 20
 SITE_WIDE_MIN_CHANGE = 0.20
 PROFILE_TAGS = ("engine", "device", "preset")
 SITE_WIDE = "site-wide"
@@ -43,6 +48,11 @@ def peer_group(stage: str, subject: str, metric: str, unit: str, tags: Mapping[s
     if subject == "all" or subject.startswith(("group:", SITE_WIDE)):
         return None
     return (stage, metric, unit, *(tags.get(tag, "") for tag in PROFILE_TAGS))
+
+
+def resolves_drift(median: float | None, step: float) -> bool:
+    """Can a metric with this median, in values of this step (0: continuous), tell a few % of drift?"""
+    return not step or (median is not None and median >= MIN_STEPS * step)
 
 
 def group_subject(group: tuple[str, ...], members: int) -> str:

@@ -252,7 +252,8 @@ def drift_adjusted(tested: list[tuple[Comparison, stats.TestResult]], settings: 
     this run and in each baseline run, plus one site-wide comparison per group
     (reports/drift.py); BH over all metrics."""
     tested = list(tested)
-    index = {c.key: i for i, (c, r) in enumerate(tested) if r.baseline > 0 and r.current > 0}
+    index = {c.key: i for i, (c, r) in enumerate(tested)
+             if r.baseline > 0 and r.current > 0 and drift.resolves_drift(r.baseline, r.step)}
     groups = peer_groups(tested[i][0] for i in index.values())
     pools = baseline_pools(baseline_runs) if groups else []
     site_wide = []
@@ -278,7 +279,8 @@ def adjusted_baselines(comparisons: list[Comparison], baseline_runs: Sequence[Se
                        ) -> dict[MetricKey, list[np.ndarray]]:
     """The drift-adjusted baseline runs of the flagged metrics whose peers' drift was divided out."""
     wanted = {c.key for c in comparisons if c.drift is not None and c.state == "regression"}
-    groups = {g: keys for g, keys in peer_groups(c for c in comparisons if c.state != "new").items() if wanted & set(keys)}
+    members = (c for c in comparisons if c.state != "new" and c.drift is not None)  # as screening grouped them
+    groups = {g: keys for g, keys in peer_groups(members).items() if wanted & set(keys)}
     pools = baseline_pools(baseline_runs) if groups else []
     found = {}
     for keys in groups.values():

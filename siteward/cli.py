@@ -271,12 +271,13 @@ app.add_typer(browsers_app, name="browsers")
 
 @browsers_app.command("serve")
 def browsers_serve(
-    engine: Annotated[Optional[list[str]], typer.Option("--engine", help="chromium | firefox (repeatable; default both)")] = None,
+    engine: Annotated[Optional[list[str]], typer.Option("--engine", help="chromium | firefox | webkit (repeatable; default all three)")] = None,
     host: Annotated[str, typer.Option("--host", help="address to listen on; 0.0.0.0 for every interface (trusted networks only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65_535, help="first port (the next engine takes the next one); 0 = any free")] = 3000,
-    slots: Annotated[int, typer.Option("--slots", min=1, max=16, help="parallel checks to suggest in the printed config")] = 2,
+    slots: Annotated[int, typer.Option("--slots", min=1, max=16, help="parallel checks: suggested for Chromium and Firefox; WebKitWebDrivers started")] = 2,
 ) -> None:
-    """Serve this machine's Chromium and Firefox as Playwright browser servers ([[browsers.remote]] of a sweep)."""
+    """Serve this machine's browsers ([[browsers.remote]] of a sweep elsewhere): Chromium and Firefox as
+    Playwright browser servers, WebKit as WebKitWebDrivers."""
     from browsers.serve import serve
 
     serve(list(engine or ()), host, port, slots, lambda text: console.print(text, markup=False, soft_wrap=True))

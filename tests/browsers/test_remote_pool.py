@@ -47,14 +47,14 @@ def lan_shop(host):
 def browser_server(host, engine: str = "chromium"):
     """`siteward browsers serve` on the second host, in its own process group: its endpoint, then it is stopped."""
     process = subprocess.Popen(host.command([sys.executable, "-m", "siteward.cli", "browsers", "serve", "--engine",
-                                             engine, "--host", host.there, "--port", "0"]),
+                                             engine, "--host", host.there, "--port", "0", "--slots", "1"]),
                                stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT)
     endpoint, seen = None, []
     deadline = time.monotonic() + 90
     while endpoint is None and time.monotonic() < deadline and process.poll() is None:
         line = process.stderr.readline()
         seen.append(line)
-        found = re.search(r'"(ws://[^"]+)"', line)
+        found = re.search(r'"((?:ws|http)://[^"]+)"', line)
         endpoint = found.group(1) if found else None
     assert endpoint, "".join(seen)
     try:
@@ -70,8 +70,8 @@ def _checks(ctx) -> set[tuple[str, str, str]]:
             for r in records(ctx) if getattr(r, "check", None) not in ("browser-host", "emulation", "browser-restart")}
 
 
-def _sweep(url: str, tmp_path, remote: list[dict]):
-    config = demo_config(url, browsers={"engines": ["chromium"], "devices": DEVICES, "concurrency": 1,
+def _sweep(url: str, tmp_path, remote: list[dict], engine: str = "chromium"):
+    config = demo_config(url, browsers={"engines": [engine], "devices": DEVICES, "concurrency": 1,
                                         "settle_ms": 100, "remote": remote},
                          budgets={"global": {"response_ms": 60_000}, "mobile": {"fcp_ms": 60_000}})
     ctx = make_ctx(config, tmp_path, pages=PAGES, no_journeys=True)
@@ -79,17 +79,20 @@ def _sweep(url: str, tmp_path, remote: list[dict]):
     return ctx
 
 
-def test_a_sweep_over_this_machine_and_a_browser_server_checks_what_a_local_sweep_checks(lan_shop, host, tmp_path):
-    local = _sweep(lan_shop.url, tmp_path / "local", [])
-    with browser_server(host) as (_, endpoint):
+@pytest.mark.parametrize("engine", ["chromium", "webkit"])
+def test_a_sweep_over_this_machine_and_a_browser_server_checks_what_a_local_sweep_checks(lan_shop, host, tmp_path, engine):
+    local = _sweep(lan_shop.url, tmp_path / "local", [], engine)
+    with browser_server(host, engine) as (_, endpoint):
         assert host.there in endpoint
-        pooled = _sweep(lan_shop.url, tmp_path / "pooled", [{"engine": "chromium", "endpoint": endpoint, "slots": 2}])
+        slots = 1 if engine == "webkit" else 2  # a WebKitWebDriver holds one session
+        pooled = _sweep(lan_shop.url, tmp_path / "pooled", [{"engine": engine, "endpoint": endpoint, "slots": slots}],
+                        engine)
     assert _checks(pooled) == _checks(local) and len(_checks(local)) >= CHECKS * 5
     loads = findings(pooled, "http-status")
     assert len(loads) == CHECKS and all(f.status == "pass" for f in loads), [f.message for f in loads]
     hosts = {f.tags["host"] for f in loads}
     assert "local" in hosts and len(hosts) == 2, hosts  # both took checks
-    assert all(re.fullmatch(r"\d+\.\d+\.\d+\.\d+", f.tags["browser_version"]) for f in loads)
+    assert all(re.fullmatch(r"\d+(\.\d+){1,3}", f.tags["browser_version"]) for f in loads)
     assert not findings(pooled, "browser-host")
 
 

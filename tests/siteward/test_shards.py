@@ -125,8 +125,9 @@ def test_merged_records_hold_each_record_once_with_the_worst_status():
     fcp = Measurement(stage="browsers", subject="home|chromium|desktop", metric="fcp_ms", unit="ms", samples=[100])
     lcp = Measurement(stage="browsers", subject="cart|chromium|desktop", metric="fcp_ms", unit="ms", samples=[90])
     shard_note = Finding(stage="browsers", subject="shard 1/2", check="shard", status="pass")
-    merged = merged_records([[fcp, tls("pass"), shard_note], [lcp, tls("warn")], [tls("pass")]])
-    assert merged == [fcp, tls("warn"), lcp]
+    passed, warned = tls("pass"), tls("warn")
+    merged = merged_records([[fcp, passed, shard_note], [lcp, warned], [tls("pass")]])
+    assert merged == [fcp, warned, lcp]
 
 
 def test_evidence_that_collides_is_renamed_and_its_records_follow(tmp_path):
@@ -147,3 +148,17 @@ def test_evidence_that_collides_is_renamed_and_its_records_follow(tmp_path):
     assert with_paths(broke, renamed).evidence == ["errors/browsers.b.txt"]
     shot = Artifact(stage="browsers", subject="home", role="screenshot", path="screens/home.png")
     assert with_paths(shot, renamed) == shot
+
+
+def test_the_load_test_is_never_sharded(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "siteward.toml"
+    config.write_text('[target]\nbase_url = "http://127.0.0.1:9"\n[[pages]]\nname = "home"\npath = "/"\n')
+    done = subprocess.run([sys.executable, "-m", "siteward.cli", "run", "-c", str(config), "--stage", "loadtests",
+                           "--shard", "1/2", "--results", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "siteward load" in done.stderr and "Traceback" not in done.stderr
+    lone_group = subprocess.run([sys.executable, "-m", "siteward.cli", "sweep", "-c", str(config), "--shard-group", "g"],
+                                capture_output=True, text=True, timeout=120)
+    assert lone_group.returncode == 2 and "--shard-group needs --shard" in lone_group.stderr
