@@ -130,8 +130,9 @@ def test_a_browser_server_killed_mid_sweep_loses_no_check(lan_shop, host, tmp_pa
     assert not any(f.data.get("flaky") for f in loads)  # moving a check is not the site's flakiness
     [lost] = findings(ctx, "browser-host")
     assert lost.status == "warn" and "lost mid-sweep" in lost.message
-    moved = lost.data["moved"]  # the checks the kill broke: each ran again, here, and passed
-    assert 1 <= len(moved) <= 2 and "ran again elsewhere" in lost.message, lost.message
+    # The checks the kill broke (0-2: it can land between two checks): each ran again, here, and passed.
+    moved = lost.data["moved"]
+    assert len(moved) <= 2 and ("ran again elsewhere" in lost.message) == bool(moved), lost.message
     assert {f.subject for f in loads if f.tags["host"] == "local"} >= \
         {f"{label.split()[0]}|chromium|{label.split()[1].split('/')[1]}" for label in moved}
     assert {f.tags["host"] for f in loads} >= {"local"}
