@@ -11,6 +11,7 @@ baseline.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -22,7 +23,9 @@ from siteward.store import Store
 # In the clean-clone CI of an earlier stop, an unchanged route (GET /search?q=, p99) was flagged
 # beside the injected one: this shared machine's drift between runs, which the other routes
 # shared. Each route is now tested with its peers' common change divided out (reports/drift.py).
-pytestmark = pytest.mark.load
+# ~3 minutes; CI's 45-minute budget is spent: run with SITEWARD_LONG_E2E=1 (README, Development).
+pytestmark = [pytest.mark.load,
+              pytest.mark.skipif(not os.environ.get("SITEWARD_LONG_E2E"), reason="~3 min: set SITEWARD_LONG_E2E=1")]
 
 ROUTE = "GET /product/{slug}"
 

@@ -9,6 +9,7 @@ artifacts (by stage, subject and name) as the unsharded run, with its evidence f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,9 @@ import pytest
 
 from siteward.store import Store
 
-pytestmark = [pytest.mark.browser, pytest.mark.lighthouse]
+# ~2.5 minutes; CI's 45-minute budget is spent: run with SITEWARD_LONG_E2E=1 (README, Development).
+pytestmark = [pytest.mark.browser, pytest.mark.lighthouse,
+              pytest.mark.skipif(not os.environ.get("SITEWARD_LONG_E2E"), reason="2-3 min: set SITEWARD_LONG_E2E=1")]
 
 NOT_CHECKS = {"shard", "merge"}  # what sharding and merging say about themselves
 
