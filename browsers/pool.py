@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +24,7 @@ from urllib.parse import urlsplit
 
 from browsers.devices import DeviceProfile
 from browsers.playwright_driver import CHROMIUM_PATH, FIREFOX_PATH, PlaywrightEngine
-from browsers.webkit_driver import DESKTOP_PROBE, WebKitEngine
+from browsers.webkit_driver import DESKTOP_PROBE, WebKitEngine, webdriver_answers
 from siteward.page_session import CHROMIUM_ARGS
 from siteward.records import Finding
 
@@ -120,24 +118,7 @@ class RemoteWebKitEngine(WebKitEngine):
 
     async def reachable(self) -> bool:
         """The WebDriver endpoint answers its status request."""
-        def ask() -> bool:
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/status", timeout=RECONNECT_TIMEOUT_S / 2):
-                    return True
-            except urllib.error.HTTPError:
-                return True  # it answered
-            except OSError:
-                return False
-        return await asyncio.to_thread(ask)
-
-    async def close(self) -> None:
-        def shutdown() -> None:
-            with self._lock:
-                idle = [d for pool in self._idle.values() for d in pool]
-                self._idle.clear()
-            for driver in idle:
-                self._discard(driver)
-        await asyncio.to_thread(shutdown)
+        return await asyncio.to_thread(webdriver_answers, self.endpoint, RECONNECT_TIMEOUT_S / 2)
 
 
 @dataclass

@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import urllib.error
-import urllib.request
 import signal
 import subprocess
 import sys
@@ -27,7 +25,7 @@ from pathlib import Path
 from browsers.playwright_driver import INSTALL_HINTS, executable_for
 from browsers.pool import launch_config
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT
-from browsers.webkit_driver import WEBDRIVER_PATH, missing_parts
+from browsers.webkit_driver import WEBDRIVER_PATH, missing_parts, webdriver_answers
 from browsers.xvfb import Xvfb
 from siteward import processes
 from siteward.errors import ToolMissing, UsageError
@@ -65,16 +63,6 @@ def _free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
 def start_webdrivers(served: list[Served], host: str, port: int, slots: int, display: str) -> None:
     """One WebKitWebDriver per slot on `display`, each answering its status request (into `served`)."""
     for offset in range(slots):
@@ -84,7 +72,7 @@ def start_webdrivers(served: list[Served], host: str, port: int, slots: int, dis
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         served.append(Served("webkit", f"http://{host}:{chosen}", process, slots=1))
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _answers(f"{served[-1].endpoint}/status"):
+        while not webdriver_answers(served[-1].endpoint, 2):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise ToolMissing(f"WebKitWebDriver on port {chosen} did not start")
             time.sleep(0.2)

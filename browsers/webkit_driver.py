@@ -19,6 +19,8 @@ import os
 import platform
 import shutil
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,17 @@ DESKTOP_PROBE = DeviceProfile(name="desktop", kind="desktop", descriptor=None, v
 def minibrowser_path() -> str | None:
     found = sorted(glob.glob(MINIBROWSER_GLOB))
     return found[0] if found else None
+
+
+def webdriver_answers(endpoint: str, timeout_s: float) -> bool:
+    """Does the WebDriver server at `endpoint` answer its status request (any HTTP answer counts)?"""
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/status", timeout=timeout_s):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
 
 
 def missing_parts() -> list[str]:
