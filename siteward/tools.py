@@ -29,6 +29,16 @@ def node_modules_bin(name: str) -> Path | None:
     return None
 
 
+def node_package_file(package: str, relative: str) -> Path | None:
+    """A file of an npm package in the project's node_modules (e.g. web-vitals' IIFE build, axe.min.js),
+    looked up like node_modules_bin; None when the package is not installed."""
+    roots = [os.environ.get("SITEWARD_NODE_MODULES"), Path.cwd() / "node_modules", PROJECT_ROOT / "node_modules"]
+    for root in roots:
+        if root and (Path(root) / package / relative).is_file():
+            return Path(root) / package / relative
+    return None
+
+
 def minibrowser_path() -> Path | None:
     found = sorted(glob.glob("/usr/lib/*/webkit2gtk-4.1/MiniBrowser"))
     return Path(found[0]) if found else None
