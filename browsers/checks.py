@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from browsers.devices import DeviceProfile
+from browsers.vitals import vital_values
 from siteward.browser_state import same_page
 from siteward.records import Finding, Measurement
 
@@ -194,21 +195,24 @@ def compat_findings(obs: PageObservation, subject: str, tags: dict[str, str], ev
 
 
 def timing_values(facts: dict[str, Any]) -> dict[str, float | None]:
-    """metric -> value, None where the engine does not report it."""
+    """metric -> value, None where the engine does not report it. TTFB, FCP, LCP and CLS are
+    web-vitals' (browsers/vitals.py); first paint and the navigation milestones are the engine's."""
     nav = facts.get("navigation") or {}
 
     def positive(value: Any) -> float | None:
         return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
+    shift = facts.get("timeOriginShift")
+    vitals = vital_values(facts.get("vitals"), float(shift) if isinstance(shift, (int, float)) else 0.0)
     return {
-        "ttfb_ms": positive(nav.get("responseStart")),
+        "ttfb_ms": vitals["ttfb_ms"],
         "response_ms": positive(nav.get("responseEnd")),
         "fp_ms": positive(facts.get("fp")),
-        "fcp_ms": positive(facts.get("fcp")),
-        "lcp_ms": positive(facts.get("lcp")),
+        "fcp_ms": vitals["fcp_ms"],
+        "lcp_ms": vitals["lcp_ms"],
         "dcl_ms": positive(nav.get("domContentLoaded")),
         "load_ms": positive(nav.get("load")),
-        "cls": float(facts["cls"]) if isinstance(facts.get("cls"), (int, float)) else None,
+        "cls": vitals["cls"],
     }
 
 
@@ -283,6 +287,6 @@ def unsupported_metric_reasons(engine: str, facts: dict[str, Any], missing: list
             reasons[metric] = f"{engine}: {lacks}"
         elif entry_type not in supported:
             reasons[metric] = f"{engine}: {lacks}"
-        elif metric == "fp_ms" and facts.get("fcp") is not None:
+        elif metric == "fp_ms" and (facts.get("vitals") or {}).get("FCP") is not None:
             reasons[metric] = f"{engine}: {lacks}"  # Firefox paints FCP but never reports first-paint
     return reasons

@@ -20,6 +20,7 @@ from browsers.checks import (
 from browsers.devices import DeviceProfile
 from browsers.evidence import journey_failure, state_applied, uncaught_findings
 from browsers.plan import JourneyTask, PageTask
+from browsers.vitals import journey_inp
 from siteward.browser_state import BrowserState, same_page
 from siteward.journeys import (
     FirstFailure, StepFailed, config_dir, first_failure_of, load_python_journey, run_python, run_steps,
@@ -248,13 +249,19 @@ class Executor:
             if outcome.passed:
                 outcome.page_errors = await session.page_errors()
             result.emulation = list(session.emulation_limits)
+            if getattr(session, "inp_supported", True) is False:
+                result.unsupported["inp_ms"] = f"{engine}: no Event Timing interactions (INP)"
         finally:
             await session.close()
 
         for step in outcome.steps:
             step_tags = {**tags, "step": f"{step.index}. {step.label}"}
             result.records.append(Measurement(stage=STAGE, subject=f"{subject}#{step.index}", tags=step_tags,
-                                              metric="step_ms", unit="ms", samples=[round(step.ms, 1)]))
+                                              metric="step_ms", unit="ms", samples=[round(step.ms, 1)],
+                                              data={"started": round(step.started, 3)} if step.started else {}))
+            if step.inp_ms is not None:
+                result.records.append(Measurement(stage=STAGE, subject=f"{subject}#{step.index}", tags=step_tags,
+                                                  metric="inp_ms", unit="ms", samples=[round(step.inp_ms, 1)]))
         for mark, ms in outcome.marks.items():
             result.records.append(Measurement(stage=STAGE, subject=f"{subject}@{mark}", tags={**tags, "step": mark},
                                               metric="mark_ms", unit="ms", samples=[round(ms, 1)]))
@@ -264,6 +271,9 @@ class Executor:
         if outcome.passed:
             result.records.append(Measurement(stage=STAGE, subject=subject, tags=tags, metric="journey_ms",
                                               unit="ms", samples=[round(outcome.total_ms, 1)]))
+            if (inp := journey_inp([step.inp_ms for step in outcome.steps])) is not None:
+                result.records.append(Measurement(stage=STAGE, subject=subject, tags=tags, metric="inp_ms",
+                                                  unit="ms", samples=[round(inp, 1)]))
             message = f"{len(outcome.steps)} step(s) passed in {outcome.total_ms / 1000:.1f} s"
             result.records.append(Finding(stage=STAGE, subject=subject, tags=tags, check="journey",
                                           status="pass", message=message, severity="critical",

@@ -31,6 +31,7 @@ class SweepOptions:
     pages: tuple[str, ...] = ()
     journeys: tuple[str, ...] = ()
     no_journeys: bool = False
+    no_pages: bool = False  # journeys only (checkout under load: siteward/under_load.py)
     shard: Shard | None = None  # `siteward run --shard i/n`: this share of the checks only
 
 
@@ -116,7 +117,7 @@ def build_plan(config: CoreConfig, options: SweepOptions) -> SweepPlan:
     engines = [_usage(check_engine_name, e) for e in options.engines or config.browsers.engines]
     devices = [_usage(check_device_name, d) for d in options.devices or config.browsers.devices]
     page_names = [p.name for p in config.pages]
-    pages = _pick(list(options.pages), page_names, "page", page_names)
+    pages = [] if options.no_pages else _pick(list(options.pages), page_names, "page", page_names)
     if options.no_journeys:
         journeys: list[str] = []
     else:

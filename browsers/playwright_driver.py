@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browsers.devices import DeviceProfile
 from browsers.scripts import COLLECT_PAGE_FACTS
+from browsers.vitals import READ_NEW_INP, install_script as vitals_script, step_interaction
 from siteward.browser_state import BrowserState, same_page
 from siteward.page_session import CHROMIUM_ARGS, PlaywrightPageSession, quietly
 
@@ -89,6 +91,8 @@ class PlaywrightEngine:
         if state is not None:
             options["storage_state"] = state.playwright_state()
         context = await browser.new_context(**options)
+        # web-vitals observes every document of the session from its first byte (browsers/vitals.py)
+        await context.add_init_script(script=vitals_script())
         page = await context.new_page()
         limits = list(FIREFOX_CANNOT) if self.engine == "firefox" and device.is_mobile else []
         session = PlaywrightSession(self.engine, device, context, page, limits)
@@ -154,3 +158,10 @@ class PlaywrightSession(PlaywrightPageSession):
 
     async def page_source(self) -> str:
         return await self.page.content()
+
+    async def new_interaction_latency(self) -> float | None:
+        """The worst interaction web-vitals saw since the last call (a journey step's INP)."""
+        try:
+            return step_interaction(await self.page.evaluate(READ_NEW_INP))
+        except PlaywrightError:
+            return None  # the page navigated away mid-read: its interaction went with it

@@ -7,10 +7,12 @@ APIs only, and reports what the engine does not support instead of guessing.
 
 from __future__ import annotations
 
-# Navigation timing, paint timing, LCP and layout shifts (buffered observers),
-# plus the layout facts the compatibility checks need.
+from browsers.vitals import FLUSH
+
+# Navigation timing, the Core Web Vitals web-vitals reported (browsers/vitals.py), first paint
+# (no web vital: read from paint entries), plus the layout facts the compatibility checks need.
 COLLECT_PAGE_FACTS = r"""
-async () => {
+async () => {""" + FLUSH + r"""
   const supported = (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes) || [];
   const observe = (type, waitMs = 60) => new Promise((resolve) => {
     if (!supported.includes(type)) { resolve(null); return; }
@@ -32,8 +34,8 @@ async () => {
   const painted = early.some((p) => p.name === 'first-contentful-paint');
   const paints = [...early, ...((await observe('paint', painted ? 60 : 1500)) || [])];
   const paint = (name) => { const e = paints.find((p) => p.name === name); return e ? at(e.startTime) : null; };
-  const lcpEntries = await observe('largest-contentful-paint');
-  const shiftEntries = await observe('layout-shift');
+  const v = window.__sitewardVitals;
+  const vitals = v ? { TTFB: v.TTFB, FCP: v.FCP, LCP: v.LCP, CLS: v.CLS, INP: v.INP } : null;
   const viewportWidth = document.documentElement.clientWidth || window.innerWidth;
   const describe = (el) => {
     let text = el.tagName.toLowerCase();
@@ -68,10 +70,7 @@ async () => {
     },
     paintNames: [...new Set(paints.map((p) => p.name))],
     fp: paint('first-paint'),
-    fcp: paint('first-contentful-paint'),
-    lcp: lcpEntries && lcpEntries.length ? at(lcpEntries[lcpEntries.length - 1].startTime) : null,
-    lcpSupported: lcpEntries !== null,
-    cls: shiftEntries ? shiftEntries.filter((e) => !e.hadRecentInput).reduce((s, e) => s + e.value, 0) : null,
+    vitals,
     viewport: { width: window.innerWidth, height: window.innerHeight, clientWidth: viewportWidth },
     devicePixelRatio: window.devicePixelRatio,
     userAgent: navigator.userAgent,

@@ -33,6 +33,7 @@ from browsers.pool import LOCAL, EnginePool, Host, Member, lost_host_findings, r
 from browsers.samples import TimingSamples
 from browsers.state import StateKeeper, StateUnavailable
 from browsers.visual import compare_with_baseline
+from browsers.vitals import install_script as vitals_script
 from browsers.webkit_driver import INSTALL_HINT as WEBKIT_HINT, WebKitEngine
 from siteward.errors import ToolMissing, UsageError
 from siteward.journeys import FirstFailure, config_dir, load_python_journey, secret_problem
@@ -59,6 +60,7 @@ def plan(config, options: SweepOptions) -> SweepPlan:
 
 def run(ctx: StageContext, plan: SweepPlan) -> None:
     require_target(ctx.config.target.base_url, access=ctx.access)
+    vitals_script()  # web-vitals missing from node_modules: ToolMissing (exit 3) before any browser
     if plan.shard_keys is not None:
         total = len(plan.all_tasks())
         ctx.emit(Finding(stage=STAGE, subject=f"shard {plan.shard}", check="shard", status="pass", severity="info",

@@ -28,6 +28,8 @@ from browsers.scripts import (
     COLLECT_PAGE_FACTS, INJECT_FREEZE, INSTALL_ERROR_HOOKS, MASK_COLOR, PAINT_MASKS, READ_ERROR_HOOKS,
     READ_INTERRUPTIONS, REMOVE_MASKS, as_webdriver_async,
 )
+from browsers.vitals import READ_NEW_INP, step_interaction
+from browsers.vitals import install_script as install_vitals
 from browsers.xvfb import SCREEN
 from siteward.browser_state import (
     READ_STORAGE, STATE_PATH, WRITE_STORAGE, BrowserState, from_webdriver_cookie, merge_storage, origin_of,
@@ -41,6 +43,12 @@ MAX_WINDOW_HEIGHT = int(SCREEN.split("x")[1])
 CONSOLE_NOTE = "WebKitWebDriver has no console access; only errors after load were watched"
 REQUESTS_NOTE = "WebKitWebDriver reports no network events or response status"
 MAX_STATUS_BODY = 20 * 1024 * 1024  # the status request reads at most this much of a page
+
+
+def page_hooks() -> str:
+    """What each new document gets: the error and dialog hooks, then web-vitals (after load, as
+    WebDriver cannot run a script first; its buffered observers still see the load's entries)."""
+    return INSTALL_ERROR_HOOKS + ";\n" + install_vitals()
 
 
 def _gone(exc: Exception) -> bool:
@@ -92,6 +100,7 @@ class WebDriverSession:
         if device.is_mobile:
             self.emulation_limits.append("is_mobile (mobile viewport behaviour) not emulated")
         self._errors: list[dict[str, str]] = []
+        self.inp_supported = True  # until the engine says it has no Event Timing interactions
         self.dialogs: list[str] = []  # alert/confirm/prompt the page opened (each dismissed)
         self.popups: list[str] = []  # windows the page opened (each closed)
         self.landed_url: str | None = None  # where the last goto ended, before the page's scripts ran on
@@ -139,7 +148,7 @@ class WebDriverSession:
         address = with_credentials(url, access.auth, access.origin) if access.auth else url
         self._past_dialogs(lambda: self.driver.get(address), again=False)
         self.landed_url = without_userinfo(self._past_dialogs(lambda: self.driver.current_url) or "")
-        self._past_dialogs(lambda: self.driver.execute_script(INSTALL_ERROR_HOOKS))
+        self._past_dialogs(lambda: self.driver.execute_script(page_hooks()))
 
     def _keep(self, found: list[str], text: str) -> None:
         if len(found) < MAX_INTERRUPTIONS:
@@ -193,7 +202,7 @@ class WebDriverSession:
 
     def _hook_after_navigation(self) -> None:
         try:
-            self.driver.execute_script(INSTALL_ERROR_HOOKS)
+            self.driver.execute_script(page_hooks())
         except WebDriverException:
             pass  # mid-navigation; the next page may simply go unwatched
 
@@ -394,6 +403,19 @@ class WebDriverSession:
 
     async def page_source(self) -> str:
         return await self._call("read the page", lambda: self.driver.page_source)
+
+    async def new_interaction_latency(self) -> float | None:
+        """A journey step's INP as web-vitals saw it; asked no more once the engine cannot tell."""
+        if not self.inp_supported:
+            return None
+        try:
+            read = await self._call("read interactions", self.driver.execute_async_script,
+                                    as_webdriver_async(READ_NEW_INP))
+        except StepFailed:
+            return None  # mid-navigation: the interaction's document is gone
+        if isinstance(read, dict) and read.get("installed") and not read.get("supported"):
+            self.inp_supported = False
+        return step_interaction(read)
 
     async def close(self) -> None:
         if self.healthy and not self._busy:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from siteward.schema import Strict, ThresholdsConfig, absolute_path
+from siteward.schema import Strict, ThresholdsConfig, UnderLoadConfig, absolute_path
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -66,6 +66,7 @@ class LoadConfig(Strict):
         description="values for route placeholders, e.g. slug = [...]; empty = discovered from /api/products",
     )
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    under_load: UnderLoadConfig = Field(default_factory=UnderLoadConfig)
 
     @field_validator("think_time_s")
     @classmethod

@@ -220,6 +220,8 @@ def run(ctx: StageContext, stage_plan: LoadStagePlan) -> None:
                 bar.advance(f"{elapsed:.0f} s", step)
                 done["s"] += step
 
+        if not master:
+            emit_window(ctx, plan)
         result = runner.run_locust(
             host=base_url, spec=spec_path, out_dir=out_dir, workers=local_workers,
             duration_s=plan.duration_s, bind_host="*" if master else "127.0.0.1",
@@ -229,6 +231,16 @@ def run(ctx: StageContext, stage_plan: LoadStagePlan) -> None:
     emit_results(ctx, plan, model, result)
     if result.interruption is not None:
         raise result.interruption
+
+
+def emit_window(ctx: StageContext, plan: LoadPlan) -> None:
+    """When the load starts and when it holds its target, for what runs beside it (a journey
+    measured under load, siteward/under_load.py): a record, as stages share nothing else.
+    Locust's own start-up (about a second, more with workers) comes on top of these times."""
+    hold_start, hold_end = plan.hold_window()
+    ctx.emit(Finding(stage="loadtests", subject="load", check="load-window", status="pass", severity="info",
+                     message=f"load started; it holds its target from {hold_start:g} s to {hold_end:g} s",
+                     data={"started": time.time(), "hold": [hold_start, hold_end], "duration_s": plan.duration_s}))
 
 
 def _run_as_worker(ctx: StageContext, stage_plan: LoadStagePlan, out_dir: Path) -> None:

@@ -23,6 +23,7 @@ from reports import verdict as vd
 from reports.baselines import BaselineChoice, choose_baseline, explicit_baseline
 from reports.budgets import Limits, judge
 from reports.trends import Trend, build_trends
+from reports.under_load import is_phased, under_load_config, under_load_findings
 
 TREND_RUNS = 10  # how many past runs of the same target+config the trends span
 TREND_KEYS = 24  # at most this many metrics get a trend line
@@ -123,7 +124,8 @@ def find_baseline(store: Store, info: RunInfo, baseline_id: str | None,
 
 
 def _own_measurements(store: Store, run_id: str) -> list[Measurement]:
-    return [m for m in store.records(run_id, kind="measurement") if not rg.is_confirmation(m)]
+    """A run's measurements its history compares: no re-measurements, no journey timed under load."""
+    return [m for m in store.records(run_id, kind="measurement") if not rg.is_confirmation(m) and not is_phased(m)]
 
 
 def compare_run(store: Store, info: RunInfo, measurements: list[Measurement], fresh: list[Measurement],
@@ -182,10 +184,13 @@ def analyse(store: Store, run_id: str, *, baseline_id: str | None = None,
     artifacts = [r for r in records if isinstance(r, Artifact)]
     judged = judge(measurements, limits or Limits.from_snapshot(info.config))
     findings = [r for r in records if isinstance(r, Finding)] + judged + damaged_artifacts(info.run_dir, artifacts)
+    findings += under_load_findings(measurements, under_load_config(info.config))
 
     config = regressions_config(info.config)
     choice = find_baseline(store, info, baseline_id, config)
-    comparisons = compare_run(store, info, measurements, [m for m in fresh if isinstance(m, Measurement)],
+    # A journey timed before and under load is compared with itself (reports/under_load.py), not history.
+    compared = [m for m in measurements if not is_phased(m)]
+    comparisons = compare_run(store, info, compared, [m for m in fresh if isinstance(m, Measurement)],
                               choice, config)
     regressions = rg.regressions_of(comparisons)
 
@@ -200,7 +205,7 @@ def analyse(store: Store, run_id: str, *, baseline_id: str | None = None,
     # Trend: earlier runs of the same target+config (any verdict), then this one.
     past = store.runs(target=info.target, fingerprint=info.fingerprint, before=info.id, limit=TREND_RUNS - 1)
     history = [(r.id, _own_measurements(store, r.id)) for r in reversed(past)]
-    history.append((info.id, measurements))
+    history.append((info.id, compared))
     trends = build_trends(history, trend_keys(budgets, measurements, regressions)) if len(history) > 1 else []
 
     return RunAnalysis(

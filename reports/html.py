@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader
 from siteward.records import Artifact, Finding
 
 from reports.analysis import RunAnalysis, regressions_config
+from reports.journey_chart import journey_chart
 from reports.regressions import UNCONFIRMABLE_STRICTNESS
 from reports.trends import Trend
 from reports.safety import csp_hash, file_href, safe_href, script_json
@@ -209,6 +210,7 @@ def render_html(a: RunAnalysis, run_dir: Path) -> str:
     make_thumbnails(run_dir, [*(r.path for r in a.artifacts if r.role == "screenshot"),
                               *(p for f in a.findings if f.status in ("fail", "error") for p in f.evidence)])
     series, series_notes = load_series(a, run_dir)
+    journey = journey_chart(series[0]["data"], a.measurements, a.findings) if series else None
     failing = [f for f in a.findings if f.status in ("fail", "error")]
     findings = sorted(a.findings, key=lambda f: (STATUS_ORDER.get(f.status, 9), f.stage, f.check))
     chart_script = static_text("report.js")
@@ -230,6 +232,7 @@ def render_html(a: RunAnalysis, run_dir: Path) -> str:
         "series": series,
         "series_notes": series_notes,
         "series_json": script_json([s["data"] for s in series]),
+        "journey_json": script_json(journey) if journey else None,
         "routes": route_table(a),
         "findings": findings,
         "stage_counts": Counter(f.stage for f in a.findings),

@@ -46,6 +46,14 @@ class SitewardConfig(CoreConfig):
                     check(getattr(journey, key))
                 except ValueError as exc:
                     raise ValueError(f"journeys[{index}].{key}: {exc}") from None
+        under_load = self.load.under_load
+        if under_load.journey is not None and under_load.journey not in {j.name for j in self.journeys}:
+            known = ", ".join(j.name for j in self.journeys) or "none"
+            raise ValueError(f"load.under_load.journey {under_load.journey!r} is no [[journeys]] name (known: {known})")
+        try:
+            check_devices([under_load.device])
+        except ValueError as exc:
+            raise ValueError(f"load.under_load.device: {exc}") from None
         return self
 
 

@@ -31,6 +31,8 @@ STEP_ACTIONS = (
     "goto", "click", "fill", "select", "check", "press", "wait_for",
     "expect_text", "expect_url", "expect_visible", "expect_value", "screenshot", "mark",
 )
+INTERACTIONS = ("click", "fill", "select", "check", "press")  # what INP (Event Timing) can see
+UNTIMED_ACTIONS = ("mark", "screenshot")
 SELECTOR_ACTIONS = ("click", "fill", "select", "check", "press", "wait_for", "expect_text", "expect_visible",
                     "expect_value")
 # Waits cut short on a retry that meets the first attempt's failure again (fail fast).
@@ -181,6 +183,8 @@ class StepResult:
     label: str
     action: str
     ms: float
+    inp_ms: float | None = None  # the worst interaction latency web-vitals saw for this step (INP)
+    started: float = 0.0  # wall-clock start (epoch s): where the step sits on a load test's time axis
 
 
 @dataclass
@@ -326,6 +330,8 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
     the same error again is a deterministic failure, not worth a second full wait.
     """
     outcome = JourneyOutcome()
+    read_inp = getattr(session, "new_interaction_latency", None)  # browsers' sessions have it
+    interaction: StepResult | None = None  # the last interaction step on the current document
     started = time.perf_counter()
     for index, step in enumerate(journey.steps, start=1):
         timeout_s = step.timeout_ms / 1000 if step.timeout_ms else default_timeout_s
@@ -333,7 +339,7 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
             first_failure.visible_errors or not first_failure.timed_out)
         if retrying_failed_step:
             timeout_s = min(timeout_s, RETRY_WAIT_S)
-        step_started = time.perf_counter()
+        step_started, step_wall = time.perf_counter(), time.time()
         try:
             await run_step(session, step, base_url=base_url, secrets=secrets, timeout_s=timeout_s,
                            screenshot_path=screenshot_path, outcome=outcome, started=started)
@@ -342,7 +348,19 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
             outcome.failed_index = index
             outcome.error = str(exc)
             break
-        outcome.steps.append(StepResult(index, step.label, step.action, (time.perf_counter() - step_started) * 1000))
+        result = StepResult(index, step.label, step.action, (time.perf_counter() - step_started) * 1000,
+                            started=step_wall)
+        outcome.steps.append(result)
+        interacted = step.action in INTERACTIONS
+        interaction = result if interacted else None if step.action == "goto" else interaction
+        if read_inp is not None and interaction is not None and step.action not in UNTIMED_ACTIONS:
+            # Read after the interaction and once more after the next step (which usually waits for
+            # its effect): web-vitals may report an interaction late, after its paint and an idle period.
+            latency = await read_inp()
+            if latency is not None:
+                interaction.inp_ms = max(interaction.inp_ms or 0.0, latency)
+            if not interacted:
+                interaction = None
     outcome.total_ms = (time.perf_counter() - started) * 1000
     if not outcome.passed:
         await gather_evidence(session, outcome, screenshot_path)

@@ -28,6 +28,11 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+# Records of a journey measured before a load test and while it held (siteward/under_load.py):
+# compared with each other by reports/under_load.py, never with the run's history.
+LOAD_PHASE_TAG = "load_phase"
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -30,6 +30,7 @@ from reports.live import compare_paired, is_look, undecided
 from reports.regressions import Settings, is_confirmation
 from siteward.config import SitewardConfig
 from siteward.errors import CannotMeasure, SitewardError, TargetUnreachable, UsageError
+from siteward import under_load
 from siteward.identity import detect_identity
 from siteward.records import Finding
 from siteward.secrets import REFERENCE, Secrets
@@ -199,27 +200,36 @@ def _run_stages(ctx: StageContext, plans: dict[str, Any]) -> bool:
                          message=unreachable, severity="critical"))
         ctx.console.print(f"[red]{unreachable}")
         return False
+    journey_under_load = under_load.wanted(ctx, plans)
     for stage, plan in plans.items():
-        try:
-            STAGES[stage].run(ctx, plan)
-        except Interrupted:
-            raise
-        except (CannotMeasure, SitewardError) as exc:
-            if not isinstance(exc, CannotMeasure):
-                raise  # bad usage/config discovered by the stage: exit 2, as DESIGN.md says
-            ctx.emit(Finding(stage=stage, subject=stage, check="stage", status="error",
-                             message=str(exc), severity="critical"))
-            ctx.console.print(f"[red]{stage}: {exc}")
-        except Exception as exc:  # one broken stage never sinks the run
-            trace = ctx.run_dir / "errors" / f"{stage}.txt"
-            trace.parent.mkdir(parents=True, exist_ok=True)
-            trace.write_text(ctx.secrets.redact(traceback.format_exc()), encoding="utf-8")
-            ctx.emit(Finding(stage=stage, subject=stage, check="stage", status="error", severity="critical",
-                             message=f"{stage} stage broke: {type(exc).__name__}: {exc}",
-                             evidence=[ctx.relative(trace)]))
-            ctx.console.print(f"[red]{stage} stage broke: {exc} (details: {trace})")
-        ctx.store.mark_stage_done(ctx.run_id, stage)  # a stage that ended, even in error; a killed one never is
+        if stage == loadtests_stage.NAME and journey_under_load:
+            under_load.run_load_with_journey(ctx, plans, journey_under_load, run_stage)
+        else:
+            run_stage(ctx, stage, plan)
     return True
+
+
+def run_stage(ctx: StageContext, stage: str, plan: Any) -> None:
+    """One stage through its contract; a stage that breaks becomes an error record, never the run's end."""
+    try:
+        STAGES[stage].run(ctx, plan)
+    except Interrupted:
+        raise
+    except (CannotMeasure, SitewardError) as exc:
+        if not isinstance(exc, CannotMeasure):
+            raise  # bad usage/config discovered by the stage: exit 2, as DESIGN.md says
+        ctx.emit(Finding(stage=stage, subject=stage, check="stage", status="error",
+                         message=str(exc), severity="critical"))
+        ctx.console.print(f"[red]{stage}: {exc}")
+    except Exception as exc:  # one broken stage never sinks the run
+        trace = ctx.run_dir / "errors" / f"{stage}.txt"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        trace.write_text(ctx.secrets.redact(traceback.format_exc()), encoding="utf-8")
+        ctx.emit(Finding(stage=stage, subject=stage, check="stage", status="error", severity="critical",
+                         message=f"{stage} stage broke: {type(exc).__name__}: {exc}",
+                         evidence=[ctx.relative(trace)]))
+        ctx.console.print(f"[red]{stage} stage broke: {exc} (details: {trace})")
+    ctx.store.mark_stage_done(ctx.run_id, stage)  # a stage that ended, even in error; a killed one never is
 
 
 # ------------------------------------------------------------------ confirmation

@@ -105,7 +105,8 @@ class PageConfig(Strict):
 
 DEFAULT_BUDGETS: dict[str, dict[str, float]] = {
     # step_ms: one journey step (a click and what it loads) within 3 s, a shopper's patience.
-    "global": {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1, "step_ms": 3000.0},
+    # inp_ms: web.dev's "good" Interaction to Next Paint.
+    "global": {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1, "step_ms": 3000.0, "inp_ms": 200.0},
     "mobile": {"fcp_ms": 1500.0},
     "desktop": {},
 }
@@ -122,7 +123,7 @@ def _off(table: object) -> object:
 # The stages' tests check that what they measure is named here.
 RESOURCE_TYPES = ("total", "document", "script", "stylesheet", "image", "media", "font", "other", "third_party")
 BUDGET_METRICS = (
-    "ttfb_ms", "response_ms", "fp_ms", "fcp_ms", "lcp_ms", "dcl_ms", "load_ms", "cls", "step_ms", "mark_ms",
+    "ttfb_ms", "response_ms", "fp_ms", "fcp_ms", "lcp_ms", "dcl_ms", "load_ms", "cls", "inp_ms", "step_ms", "mark_ms",
     "journey_ms", "visual_diff_ratio",
     "performance_score", "accessibility_score", "best_practices_score", "seo_score", "speed_index_ms",
     "tbt_ms", "tti_ms", "server_response_ms",
@@ -239,6 +240,17 @@ class ResultsConfig(Strict):
             raise ValueError("the history URL holds a password: write ${secrets.NAME} in its place (declared under"
                              " [secrets]) or leave it out and set PGPASSWORD; a config file is no place for one")
         return value
+
+
+class UnderLoadConfig(Strict):
+    """[load.under_load]: a journey (checkout) on every engine, measured before the load test and
+    again while it holds its peak (siteward/under_load.py runs it; reports/under_load.py judges)."""
+
+    journey: str | None = Field(None, description="the journey to measure; none = off")
+    rounds: int = Field(3, ge=1, le=20, description="runs per engine before the load, and at most as many under it")
+    device: str = Field("desktop", description="the device profile the journey runs on")
+    slowdown: float = Field(0.5, ge=0.05, le=20, description="a journey this much slower under load (0.5 = +50 %) is a finding")
+    significance: float = Field(0.05, gt=0, lt=1, description="one-sided test level of the slowdown")
 
 
 class RegressionsConfig(Strict):

@@ -33,4 +33,25 @@
     };
     new uPlot(opts, columns, box);
   });
+  // The journey measured under load: its steps as points on the load's time axis, with the users.
+  var journeyHolder = document.getElementById("journey-data");
+  var journeyBox = document.querySelector("[data-journey-chart]");
+  if (journeyHolder && journeyBox) {
+    var journey = JSON.parse(journeyHolder.textContent || "null");
+    if (journey) {
+      var colours = ["#dc2626", "#2563eb", "#16a34a"];
+      var jSeries = [{ label: "t (s)" }, { label: "users", stroke: palette.users, width: 1, spanGaps: true, scale: "users" }];
+      var jColumns = [journey.columns.t, journey.columns.users];
+      journey.engines.forEach(function (engine, i) {
+        jSeries.push({ label: engine + " step ms", stroke: colours[i % colours.length], width: 0, scale: "y",
+                       paths: function () { return null; }, points: { show: true, size: 7 } });
+        jColumns.push(journey.columns[engine]);
+      });
+      new uPlot({
+        width: Math.max(320, journeyBox.clientWidth || 800), height: 220, series: jSeries,
+        axes: [{ label: "seconds" }, { scale: "y" }, { scale: "users", side: 1, grid: { show: false } }],
+        scales: { x: { time: false }, y: { range: fromZero }, users: { range: fromZero } }
+      }, jColumns, journeyBox);
+    }
+  }
 })();

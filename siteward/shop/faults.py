@@ -25,6 +25,7 @@ the shell page hands them to the client bundle:
                           React state, so "First Name is required"
     app-slow-list=MS      how long slow_user's product list blocks the main thread
                           (slow_user always blocks; default 3000 ms; 0 switches it off)
+    app-slow-click=MS     every add-to-cart click blocks the main thread for MS (slow INP)
     app-render-error      the product list throws during render for every user
     app-wrong-image       the first product shows another product's picture (loads fine)
     app-session=SECONDS   lifetime of the storefront's session cookie (default 600 s)
@@ -57,6 +58,7 @@ SLOW_PAINT_PATH = "/__fault/slow-paint.js"
 # Whole-number faults of the React storefront: name -> (unit, minimum, maximum).
 INT_FAULTS = {
     "app-slow-list": ("MS", 0, 60_000),
+    "app-slow-click": ("MS", 1, 10_000),
     "app-session": ("SECONDS", 1, 30 * 24 * 3600),
 }
 VALUE_FAULTS = ("latency", "errors", "slow-paint", *INT_FAULTS)
@@ -75,7 +77,7 @@ def parse_fault(text: str) -> tuple[str, object]:
     """Parse one fault string into (name, value).
 
     Values: latency -> (route_prefix, ms) with "/" meaning every route;
-    errors -> float ratio; app-slow-list, app-session -> int; the flag faults -> True.
+    errors -> float ratio; app-slow-list, app-slow-click, app-session -> int; the flag faults -> True.
     Raises ValueError with a message that names the problem.
     """
     if not isinstance(text, str) or not text.strip():

@@ -16,11 +16,19 @@ PHONE = DeviceProfile(name="pixel-7", kind="phone", descriptor="Pixel 7", viewpo
                       device_scale_factor=2.625, user_agent="UA-Pixel", is_mobile=True, has_touch=True)
 
 
+VITALS = {"TTFB": "ttfb", "FCP": "fcp", "LCP": "lcp", "CLS": "cls"}  # web-vitals' names -> these overrides'
+
+
 def facts(**overrides):
+    """Page facts as COLLECT_PAGE_FACTS returns them; ttfb/fcp/lcp/cls go into web-vitals' report."""
+    reported = {"TTFB": 20.0, "FCP": 110.0, "LCP": 150.0, "CLS": 0.02}
+    for name, key in VITALS.items():
+        if key in overrides:
+            reported[name] = overrides.pop(key)
     base = {
         "supported": ["navigation", "paint", "largest-contentful-paint", "layout-shift"],
         "navigation": {"responseStart": 20.0, "responseEnd": 25.5, "domContentLoaded": 90.0, "load": 140.0},
-        "fp": 100.0, "fcp": 110.0, "lcp": 150.0, "cls": 0.02,
+        "fp": 100.0, "vitals": {k: v for k, v in reported.items() if v is not None},
         "viewport": {"width": 412, "height": 839, "clientWidth": 412},
         "devicePixelRatio": 2.625, "userAgent": "UA-Pixel", "touch": True,
         "scrollWidth": 412, "overflowing": [], "brokenImages": [],
@@ -117,8 +125,23 @@ def test_missing_timings_are_blamed_on_the_engine_only_when_it_lacks_the_api():
 
 def test_zero_or_negative_timings_count_as_not_reported():
     values = timing_values(facts(navigation={"responseStart": 0, "responseEnd": -3, "domContentLoaded": 5,
-                                             "load": 9}))
+                                             "load": 9}, ttfb=-1, lcp=-5))
     assert values["ttfb_ms"] is None and values["response_ms"] is None and values["dcl_ms"] == 5
+    assert values["lcp_ms"] is None and values["fcp_ms"] == 110.0
+
+
+def test_web_vitals_times_of_webkit_count_from_the_fetch_and_cls_is_never_shifted():
+    """WebKitGTK's time origin starts after the fetch (timeOriginShift); CLS is a score."""
+    values = timing_values(facts(timeOriginShift=7.5))
+    assert values["ttfb_ms"] == 27.5 and values["fcp_ms"] == 117.5 and values["lcp_ms"] == 157.5
+    assert values["cls"] == pytest.approx(0.02)
+
+
+def test_a_page_where_web_vitals_did_not_run_reports_no_vital():
+    """No web-vitals in the page (its install failed): the vitals are missing, never guessed."""
+    values = timing_values(facts(vitals=None))
+    assert values["fcp_ms"] is values["lcp_ms"] is values["cls"] is values["ttfb_ms"] is None
+    assert values["fp_ms"] == 100.0 and values["load_ms"] == 140.0
 
 
 def test_emulation_gaps_come_from_engine_limits_and_from_the_page():

@@ -98,17 +98,17 @@ def test_the_bundle_is_served_as_javascript_and_cached_by_version(client):
 def test_default_config_has_no_faults_and_the_documented_defaults(client):
     config = shell_config(client.get("/app/products").text)
     assert config["faults"] == {"brokenInput": False, "renderError": False,
-                                "wrongImage": False, "slowListMs": 3000,
+                                "wrongImage": False, "slowListMs": 3000, "slowClickMs": 0,
                                 "sessionSeconds": 600}
     assert config["sessionCookie"] == "sw_app_session" and config["cartKey"] == "sw_app_cart"
 
 
 def test_active_faults_are_embedded_in_the_shell(faulty_shop):
     faulty_shop.set_faults(["app-broken-input", "app-render-error", "app-wrong-image",
-                            "app-slow-list=1234", "app-session=42", "overflow"])
+                            "app-slow-list=1234", "app-slow-click=250", "app-session=42", "overflow"])
     config = shell_config(httpx.get(faulty_shop.url + "/app/checkout/info", timeout=10).text)
     assert config["faults"] == {"brokenInput": True, "renderError": True, "wrongImage": True,
-                                "slowListMs": 1234, "sessionSeconds": 42}
+                                "slowListMs": 1234, "slowClickMs": 250, "sessionSeconds": 42}
 
 
 def test_the_shell_config_cannot_break_out_of_its_script_element():

@@ -95,6 +95,7 @@ def client_config(faults: Faults) -> dict[str, Any]:
             "renderError": faults.active("app-render-error"),
             "wrongImage": faults.active("app-wrong-image"),
             "slowListMs": faults.value("app-slow-list", DEFAULT_SLOW_LIST_MS),
+            "slowClickMs": faults.value("app-slow-click", 0),
             "sessionSeconds": faults.value("app-session", DEFAULT_SESSION_SECONDS),
         },
     }

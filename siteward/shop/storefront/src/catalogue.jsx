@@ -5,6 +5,13 @@ import { ErrorBoundary, Page } from './layout.jsx';
 import { Link } from './router.jsx';
 import { addToCart, imageFor, useProducts } from './store.js';
 
+// app-slow-click=MS: the add-to-cart handler blocks the main thread (an INP fault; 0 = off).
+function addWithFault(id) {
+  const slowMs = Number(faults.slowClickMs) || 0;
+  if (slowMs > 0) blockMainThread(slowMs);
+  addToCart(id);
+}
+
 // slow_user: a long task on the main thread while the list first renders.
 function blockMainThread(ms) {
   const end = performance.now() + ms;
@@ -65,7 +72,7 @@ function InventoryItem({ product, products, eager, broken }) {
       <Link href={href} className="sf-card-name" data-test="item-name">{product.name}</Link>
       <span className="sf-price" data-test="item-price">{product.price}</span>
       <button type="button" className="sf-button" data-test="add-to-cart"
-              aria-label={`Add ${product.name} to cart`} onClick={() => addToCart(product.id)}>
+              aria-label={`Add ${product.name} to cart`} onClick={() => addWithFault(product.id)}>
         Add to cart
       </button>
     </li>
@@ -90,7 +97,7 @@ export function ProductPage({ session, slug }) {
           <p data-test="product-description">{product.description}</p>
           <p className="sf-price" data-test="product-price">{product.price}</p>
           <button type="button" className="sf-button" data-test="add-to-cart"
-                  onClick={() => addToCart(product.id)}>
+                  onClick={() => addWithFault(product.id)}>
             Add to cart
           </button>
         </div>

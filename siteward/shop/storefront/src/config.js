@@ -24,6 +24,7 @@ export const faults = {
   renderError: false, // app-render-error: the product list throws for every user
   wrongImage: false, // app-wrong-image: the first product shows another one's picture
   slowListMs: 3000, // app-slow-list=MS: how long slow_user's list blocks the main thread
+  slowClickMs: 0, // app-slow-click=MS: how long an add-to-cart click blocks the main thread
   sessionSeconds: 600, // app-session=SECONDS: cookie lifetime (set by the server)
   ...config.faults,
 };
