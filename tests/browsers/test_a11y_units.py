@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from browsers import a11y
@@ -9,6 +11,7 @@ from browsers.a11y import a11y_records, parse_result
 from browsers.a11y_baseline import approve, list_acceptances
 from reports.budgets import Limits, judge
 from reports.regressions import Settings, compare
+from siteward.config import builtin_config_text, parse_config
 from siteward.errors import ConfigError, UsageError
 from siteward.records import Finding, Measurement
 from sweep_helpers import demo_config
@@ -121,7 +124,8 @@ def test_violation_counts_are_never_regressions():
 
 
 def test_config_checks_rule_tags_and_the_timeout():
-    assert demo_config("http://x").browsers.accessibility is True
+    builtin = parse_config(tomllib.loads(builtin_config_text()), "<builtin>").browsers
+    assert builtin.accessibility is True and builtin.accessibility_tags[:2] == ["wcag2a", "wcag2aa"]
     with pytest.raises(ConfigError, match="wcag2aa"):
         demo_config("http://x", browsers={"accessibility_tags": ["wcag2aaa", "wcag-2aa"]})
     with pytest.raises(ConfigError, match="accessibility_timeout_s"):
