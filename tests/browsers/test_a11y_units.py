@@ -175,3 +175,10 @@ def test_approval_usage_errors_name_what_the_run_has(tmp_path):
     with pytest.raises(UsageError, match="axe rule 'label'"):
         approve(ctx.store, run, rules=["label"])
 
+
+
+def test_each_violated_rule_is_its_own_junit_test_case():
+    from reports.junit import _case_for_finding
+
+    names = [_case_for_finding(f).get("name") for f in records() if isinstance(f, Finding)]
+    assert names == [f"{SUBJECT} image-alt", f"{SUBJECT} color-contrast", f"{SUBJECT} region"]
