@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -36,6 +37,27 @@ def check_engines(names: list[str]) -> list[str]:
 
 def check_devices(names: list[str]) -> list[str]:
     return [check_device_name(n) for n in names]
+
+
+# axe-core's rule tags (https://github.com/dequelabs/axe-core/blob/develop/doc/API.md#axe-core-tags);
+# a misspelt tag would select no rule and pass every page, so names are checked.
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag2aaa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice", "section508",
+            "EN-301-549", "ACT", "TTv5", "RGAAv4", "experimental")
+AXE_TAG_PATTERN = re.compile(r"^(cat\.[a-z-]+|wcag\d{3,4}|section508\.\d+\.[a-z]|TT\d+\.[a-z]|EN-9\.[\d.]+|"
+                             r"RGAA-[\d.]+)$")
+DEFAULT_AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def check_axe_tags(names: list[str]) -> list[str]:
+    from difflib import get_close_matches
+
+    for name in names:
+        if name not in AXE_TAGS and not AXE_TAG_PATTERN.match(str(name)):
+            close = get_close_matches(str(name), AXE_TAGS, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown axe-core rule tag {name!r}{hint} (tags: {', '.join(AXE_TAGS)}, cat.*, "
+                             "wcagNNN for one success criterion)")
+    return list(dict.fromkeys(names))
 
 
 def check_timing_profiles(names: list[str]) -> list[str]:
@@ -95,12 +117,21 @@ class BrowsersConfig(Strict):
         default_factory=lambda: ["chromium/desktop", "chromium/pixel-7"],
         description="ENGINE/DEVICE pairs whose timings get `samples` loads; the other profiles load once")
 
+    # axe-core on every page check (engine x device): one finding per violated rule, counts per
+    # impact judged against the a11y_* budgets.
+    accessibility: bool = Field(True, description="run axe-core on every page check")
+    accessibility_tags: list[str] = Field(default_factory=lambda: list(DEFAULT_AXE_TAGS), min_length=1,
+                                          description="axe-core rule tags to check (WCAG 2.x A and AA by default)")
+    # WebDriver's script timeout is 30 s (browsers/webkit_driver.py): an axe run must end before it.
+    accessibility_timeout_s: float = Field(20, gt=0, le=25, description="longest axe run on one page")
+
     remote: list[RemoteEndpoint] = Field(default_factory=list, max_length=64,
                                          description="Playwright browser servers on other hosts: more parallel checks")
 
     _engines = field_validator("engines")(check_engines)
     _devices = field_validator("devices")(check_devices)
     _timing_profiles = field_validator("timing_profiles")(check_timing_profiles)
+    _axe_tags = field_validator("accessibility_tags")(check_axe_tags)
 
 
 class VisualConfig(Strict):

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from browsers import a11y
 from browsers.checks import (
     STAGE, PageObservation, compat_findings, emulation_gaps, first_party_hosts, missing_metric_findings,
     timing_measurements, unsupported_metric_reasons,
@@ -151,6 +152,9 @@ class Executor:
                                      full_page=self.ctx.config.visual.full_page)
             partial_shot = getattr(session, "screenshot_fallback", None)
             result.emulation = emulation_gaps(device, facts, session.emulation_limits)
+            # Last: axe reads the page as the checks above left it and changes nothing they see.
+            axe = await a11y.audit(session, self.settings.accessibility_tags, self.settings.accessibility_timeout_s) \
+                if self.settings.accessibility else None
         finally:
             await session.close()
 
@@ -179,6 +183,10 @@ class Executor:
                 result.unsupported[finding.check] = f"{engine}: {finding.message}"
             else:
                 result.records.append(finding)
+        if axe is not None:
+            accepted = a11y.accepted_for(self.ctx.store, page.name, engine, device.name)
+            result.records.extend(a11y.a11y_records(axe, accepted, subject, tags, evidence,
+                                                    self.settings.accessibility_tags))
         measured, missing = timing_measurements(facts, subject, tags)
         result.records.extend(measured)
         unsupported = unsupported_metric_reasons(engine, facts, missing)

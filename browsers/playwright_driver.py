@@ -165,3 +165,11 @@ class PlaywrightSession(PlaywrightPageSession):
             return step_interaction(await self.page.evaluate(READ_NEW_INP))
         except PlaywrightError:
             return None  # the page navigated away mid-read: its interaction went with it
+
+    async def run_in_page(self, source: str, function: str, arg: Any, timeout_s: float) -> Any:
+        """Evaluate a library's source, then an async arrow function with arg. Evaluation over
+        CDP/BiDi is not subject to the page's Content-Security-Policy."""
+        async def both() -> Any:
+            await self.page.evaluate(source)
+            return await self.page.evaluate(function, arg)
+        return await asyncio.wait_for(both(), timeout_s + 5)

@@ -156,9 +156,11 @@ INJECT_FREEZE = (
 from siteward.page_session import MASK_COLOR  # noqa: E402 - one mask colour on every engine
 
 
-def as_webdriver_async(arrow_function: str) -> str:
-    """Wrap an async arrow function for WebDriver's execute_async_script."""
+def as_webdriver_async(arrow_function: str, *, with_argument: bool = False) -> str:
+    """Wrap an async arrow function for WebDriver's execute_async_script (given the script's first
+    argument when with_argument)."""
+    call = "arguments[0]" if with_argument else ""
     return (
         "const done = arguments[arguments.length - 1];"
-        f"({arrow_function.strip()})().then(done, (e) => done({{ __error: String(e) }}));"
+        f"({arrow_function.strip()})({call}).then(done, (e) => done({{ __error: String(e) }}));"
     )

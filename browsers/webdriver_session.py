@@ -401,6 +401,12 @@ class WebDriverSession:
         """What the plain request of fetch_status saw when the server hung up mid-body."""
         return self._cut
 
+    async def run_in_page(self, source: str, function: str, arg: Any, timeout_s: float) -> Any:
+        """Run a library's source, then an async arrow function with arg (execute_async_script)."""
+        await asyncio.wait_for(self._call("inject script", self.driver.execute_script, source), timeout_s)
+        return await asyncio.wait_for(self._call("run script", self.driver.execute_async_script,
+                                                 as_webdriver_async(function, with_argument=True), arg), timeout_s + 5)
+
     async def page_source(self) -> str:
         return await self._call("read the page", lambda: self.driver.page_source)
 

@@ -23,7 +23,9 @@ SILENT_LINE = re.compile(r"^ERROR \[([a-z]+)\] the stage (?:recorded nothing|nev
 
 
 def _case_for_finding(f: Finding) -> ET.Element:
-    name = f.subject if "budget" not in f.tags else f"{f.subject} {f.tags['budget']}"
+    # A subject's budget lines and accessibility rules are separate test cases.
+    detail_tag = f.tags.get("budget") or f.tags.get("rule")
+    name = f"{f.subject} {detail_tag}" if detail_tag else f.subject
     case = ET.Element("testcase", classname=xml_text(f"siteward.{f.stage}.{f.check}"), name=xml_text(name))
     message = xml_text(f.message or f.status)
     detail = message

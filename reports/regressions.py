@@ -131,6 +131,11 @@ def is_confirmation(record: AnyRecord) -> bool:
     return CONFIRMATION_TAG in record.tags
 
 
+def is_violation_count(stage: str, subject: str, metric: str) -> bool:
+    """axe's counts are exact, not samples of a distribution: their budgets judge them."""
+    return stage == "browsers" and metric.startswith("a11y_")
+
+
 def is_generator_health(stage: str, subject: str, metric: str) -> bool:
     return stage == "loadtests" and (subject == GENERATOR_SUBJECT or metric.startswith("generator_")
                                      or metric in GENERATOR_METRICS)
@@ -213,6 +218,9 @@ def compare(baseline_runs: Sequence[Sequence[Measurement]], current: Iterable[Me
         if is_generator_health(*key):
             out.append(base_comparison(key, m, "excluded", runs, m.samples, method,
                              "the load generator's health, not the site's: a finding, never a regression"))
+        elif is_violation_count(*key):
+            out.append(base_comparison(key, m, "excluded", runs, m.samples, method,
+                             "a count of accessibility violations: judged by its budget, never a regression"))
         elif not runs:
             out.append(base_comparison(key, m, "new", runs, m.samples, method, "not in the baseline"))
         elif key in latest and latest[key].unit != m.unit:
@@ -226,7 +234,7 @@ def compare(baseline_runs: Sequence[Sequence[Measurement]], current: Iterable[Me
                 tested.append((base_comparison(key, m, "unchanged", runs, m.samples, method, "", result), result))
     out += drift_adjusted(tested, settings, baseline_runs, cur, method)
     for key, m in latest.items():
-        if key not in cur and not is_generator_health(*key):
+        if key not in cur and not is_generator_health(*key) and not is_violation_count(*key):
             out.append(base_comparison(key, m, "gone", base.get(key, []), [], method, "not measured in this run"))
     return out
 

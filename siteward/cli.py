@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from siteward import __version__, cli_history as history_commands, processes
+from siteward import __version__, cli_a11y as a11y_commands, cli_history as history_commands, processes
 from siteward.config import BUILTIN_SOURCE, load_config
 from siteward.errors import EXIT_CANNOT_MEASURE, EXIT_USAGE, SitewardError, UsageError
 
@@ -265,6 +265,7 @@ def baseline_list(config: ConfigOpt = None, results: ResultsOpt = None) -> None:
 
 
 history_commands.register(app, _store_for, console)
+a11y_commands.register(app, _store_for, _resolve_run, console)
 browsers_app = typer.Typer(no_args_is_help=True, help="This machine's browsers for sweeps on other machines.")
 app.add_typer(browsers_app, name="browsers")
 

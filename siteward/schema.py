@@ -106,7 +106,9 @@ class PageConfig(Strict):
 DEFAULT_BUDGETS: dict[str, dict[str, float]] = {
     # step_ms: one journey step (a click and what it loads) within 3 s, a shopper's patience.
     # inp_ms: web.dev's "good" Interaction to Next Paint.
-    "global": {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1, "step_ms": 3000.0, "inp_ms": 200.0},
+    # a11y_*: rules axe finds violated on a page and not accepted (browsers/a11y.py).
+    "global": {"response_ms": 2000.0, "visual_diff_ratio": 0.001, "cls": 0.1, "step_ms": 3000.0, "inp_ms": 200.0,
+               "a11y_critical": 0.0, "a11y_serious": 0.0},
     "mobile": {"fcp_ms": 1500.0},
     "desktop": {},
 }
@@ -126,7 +128,7 @@ BUDGET_METRICS = (
     "ttfb_ms", "response_ms", "fp_ms", "fcp_ms", "lcp_ms", "dcl_ms", "load_ms", "cls", "inp_ms", "step_ms", "mark_ms",
     "journey_ms", "visual_diff_ratio",
     "performance_score", "accessibility_score", "best_practices_score", "seo_score", "speed_index_ms",
-    "tbt_ms", "tti_ms", "server_response_ms",
+    "tbt_ms", "tti_ms", "server_response_ms", "a11y_critical", "a11y_serious", "a11y_moderate", "a11y_minor",
     *(f"{kind}_{resource}" for kind in ("bytes", "requests") for resource in RESOURCE_TYPES),
 )
 RATIO_METRICS = ("cls", "visual_diff_ratio")  # a share or a score, not a count of milliseconds

@@ -287,6 +287,21 @@ class Store:
                 (key, path, sha256, run_id, utcnow()),
             )
 
+    def replace_baselines(self, prefixes: list[str], entries: dict[str, str], run_id: str) -> None:
+        """In one transaction: drop the baselines under each prefix, then set entries {key: path}
+        (no file: empty sha256). For approvals that replace a whole set, e.g. accepted violations."""
+        with self._tx() as db:
+            keys = [r["key"] for r in db.execute("SELECT key FROM baselines")]
+            for key in keys:
+                if any(key.startswith(prefix) for prefix in prefixes):
+                    db.execute("DELETE FROM baselines WHERE key = ?", (key,))
+            approved = utcnow()
+            for key, path in entries.items():
+                db.execute("INSERT INTO baselines (key, path, sha256, run_id, approved) VALUES (?, ?, ?, ?, ?)"
+                           " ON CONFLICT(key) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256,"
+                           " run_id = excluded.run_id, approved = excluded.approved",
+                           (key, path, "", run_id, approved))
+
     def baseline(self, key: str) -> Baseline | None:
         row = self.db.execute("SELECT * FROM baselines WHERE key = ?", (key,)).fetchone()
         return Baseline(**dict(row)) if row else None

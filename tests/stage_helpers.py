@@ -28,6 +28,9 @@ def demo_config(base_url: str, **sections: Any) -> SitewardConfig:
     # One load per page unless a test asks for timing samples: the tests check verdicts, and 5
     # samples on two profiles in every browser test cost CI minutes (tests/browsers/test_samples.py).
     data.setdefault("browsers", {})["samples"] = 1
+    # axe-core off unless a test asks for it: it adds 0.2-0.6 s to every page check, and the
+    # accessibility tests (tests/browsers/test_accessibility.py) turn it on.
+    data["browsers"]["accessibility"] = False
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

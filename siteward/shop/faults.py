@@ -17,6 +17,9 @@ admin endpoint:
     layout-shift          a tall banner pushed above the content after load
     heavy-image           home hero as a multi-megabyte PNG without width/height
     checkout-fail         the payment step (and the API order) is declined
+    a11y                  every page (the React storefront's too) gains an image without alt text,
+                          an icon button without an accessible name and low-contrast text: axe's
+                          image-alt and button-name (critical) and color-contrast (serious)
 
 The React storefront under /app/ (siteward.shop.storefront) has its own faults;
 the shell page hands them to the client bundle:
@@ -49,6 +52,7 @@ FLAG_FAULTS = (
     "layout-shift",
     "heavy-image",
     "checkout-fail",
+    "a11y",
     "app-broken-input",
     "app-render-error",
     "app-wrong-image",
@@ -66,6 +70,18 @@ FAULT_NAMES = VALUE_FAULTS + FLAG_FAULTS
 VALUE_HINTS = {"latency": "latency=MS or latency=ROUTE:MS", "slow-paint": "slow-paint=MS or slow-paint=ROUTE:MS",
                "errors": "errors=RATIO (0..1)",
                **{name: f"{name}={unit}" for name, (unit, _, _) in INT_FAULTS.items()}}
+
+# The a11y fault's markup, the same on server pages and in the storefront's shell. The image
+# loads (the favicon) and the stylesheet is the shop's own (its CSP allows no inline style), so
+# only accessibility checks see a fault.
+A11Y_FAULT_HTML = (
+    '<link rel="stylesheet" href="/static/faults/a11y.css">'
+    '<div class="fault-a11y" data-fault="a11y">'
+    '<img src="/favicon.ico" width="16" height="16">'
+    '<button type="button" data-fault="a11y-icon-button"></button>'
+    '<span class="fault-a11y-faint">Members save 5 % at checkout</span>'
+    '</div>'
+)
 
 # Paths that stay healthy whatever is switched on, so a parent process can
 # always tell "up" and always switch faults off again.

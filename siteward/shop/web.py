@@ -19,7 +19,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from siteward.shop.faults import Faults
+from siteward.shop.faults import A11Y_FAULT_HTML, Faults
 
 SESSION_COOKIE = "sw_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -159,6 +159,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "user_email": user["email"] if user else None,
         "canonical": str(request.base_url).rstrip("/") + request.url.path,
         "faults": frozenset(state.faults.flags),
+        "a11y_fault_html": A11Y_FAULT_HTML,
         "slow_paint_ms": state.faults.slow_paint_ms(request.url.path),
         "query": request.query_params.get("q", ""),
     }

@@ -221,3 +221,24 @@ def test_faults_combine(faulty_shop, parse):
     assert set(script_paths(page)) == {"/static/faults/console-error.js",
                                        "/static/faults/layout-shift.js"}
     assert BROKEN_SRC in img_srcs(page)
+
+
+
+def test_a11y_fault_puts_unnamed_controls_and_faint_text_on_server_and_storefront_pages(faulty_shop, parse):
+    faulty_shop.set_faults(["a11y"])
+    for path in ("/", "/cart", "/app/login"):
+        page = parse(httpx.get(faulty_shop.url + path).text)
+        fault = page.one("div", data_fault="a11y")
+        assert "favicon.ico" in page.one("img", src="/favicon.ico").attrs["src"]
+        assert "alt" not in page.one("img", src="/favicon.ico").attrs, path
+        button = page.one("button", data_fault="a11y-icon-button")
+        assert button.text.strip() == "" and "aria-label" not in button.attrs
+        assert page.one("span", **{"class": "fault-a11y-faint"}).text in fault.text
+        # its look comes from the shop's own stylesheet: the CSP forbids inline styles
+        assert page.one("link", href="/static/faults/a11y.css")
+        assert not [e for e in page.elements if "style" in e.attrs]
+    css = httpx.get(faulty_shop.url + "/static/faults/a11y.css")
+    assert css.status_code == 200 and ".fault-a11y-faint" in css.text
+    faulty_shop.set_faults([])
+    assert 'data-fault="a11y"' not in httpx.get(faulty_shop.url + "/").text
+    assert 'data-fault="a11y"' not in httpx.get(faulty_shop.url + "/app/login").text

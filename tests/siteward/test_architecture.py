@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("siteward", "browsers", "audits", "loadtests", "reports")
 STAGES = ("browsers", "audits", "loadtests")
-ROOF = {"siteward.cli", "siteward.cli_history", "siteward.cli_options", "siteward.merge", "siteward.runner", "siteward.under_load", "siteward.config", "siteward.demo", "siteward.doctor", "siteward.__main__"}
+ROOF = {"siteward.cli", "siteward.cli_a11y", "siteward.cli_history", "siteward.cli_options", "siteward.merge", "siteward.runner", "siteward.under_load", "siteward.config", "siteward.demo", "siteward.doctor", "siteward.__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -36,7 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from siteward.shop.db import APP_PASSWORD
-from siteward.shop.faults import Faults
+from siteward.shop.faults import A11Y_FAULT_HTML, Faults
 from siteward.shop.web import shop
 
 BASE = "/app"
@@ -107,7 +107,7 @@ def _json_for_script(data: Any) -> str:
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def shell_html(config: dict[str, Any], js_hash: str, css_hash: str | None) -> str:
+def shell_html(config: dict[str, Any], js_hash: str, css_hash: str | None, extra_html: str = "") -> str:
     css = (f'<link rel="stylesheet" href="{BASE}/assets/app.css?v={css_hash}">'
            if css_hash else "")
     return (
@@ -116,7 +116,7 @@ def shell_html(config: dict[str, Any], js_hash: str, css_hash: str | None) -> st
         '<title>Siteward Storefront</title>'
         '<meta name="description" content="The siteward demo storefront, rendered by React.">'
         f'<link rel="icon" href="/favicon.ico">{css}</head>\n<body>'
-        '<div id="root"></div>'
+        f'{extra_html}<div id="root"></div>'
         '<noscript>This storefront needs JavaScript.</noscript>\n'
         f'<script type="application/json" id="sw-config">{_json_for_script(config)}</script>\n'
         f'<script src="{BASE}/assets/app.js?v={html.escape(js_hash)}" defer></script>'
@@ -131,7 +131,9 @@ async def app_shell(request: Request) -> Response:
                                  status_code=503,
                                  headers={"Cache-Control": "no-store", "Retry-After": "60"})
     css = _bundle("app.css")
-    page = shell_html(client_config(shop(request).faults), js[1], css[1] if css else None)
+    faults = shop(request).faults
+    page = shell_html(client_config(faults), js[1], css[1] if css else None,
+                      A11Y_FAULT_HTML if faults.active("a11y") else "")
     # no-store: the shell carries the faults switched on right now
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
