@@ -89,6 +89,7 @@ def build_summary(a: RunAnalysis) -> dict[str, Any]:
                 "stage": f.stage, "subject": f.subject, "check": f.check, "status": f.status,
                 "severity": f.severity, "message": f.message, "evidence": list(f.evidence),
                 "limit": f.limit, "value": f.value, "unit": f.unit, "tags": dict(f.tags), "created": f.created,
+                "data": dict(f.data),
             }
             for f in a.findings
         ],
