@@ -2,10 +2,10 @@
 change to the browsers stage costs (web-vitals in place of the hand-written paint collection,
 axe-core on every page, traces kept on failure).
 
-    flock /tmp/siteward-heavy.lock .venv/bin/python benchmarks/bench_checkouts.py --other REF
+    flock /tmp/siteward-heavy.lock .venv/bin/python benchmarks/bench_checkouts.py --other REF [--this REF]
         [--rounds 3] [--engines chromium,firefox,webkit] [--devices desktop,pixel-7] [--journeys checkout]
 
-REF is checked out into a temporary git worktree (node_modules and the storefront bundle are
+Each REF is checked out into a temporary git worktree (--this defaults to this working tree) (node_modules and the storefront bundle are
 this checkout's). Each round runs `siteward sweep` of the demo shop's first six pages (and the
 named journeys) from both checkouts against one demo shop, the order flipped every round (this
 machine's speed drifts over minutes); it prints each round's wall times, the ratio this / other
@@ -62,6 +62,7 @@ def sweep(checkout: Path, url: str, results: Path, args) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--other", required=True, help="the git ref to compare with")
+    parser.add_argument("--this", default=None, help="a git ref in place of this working tree")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--engines", default="chromium,firefox,webkit")
     parser.add_argument("--devices", default="desktop,pixel-7")
@@ -70,20 +71,23 @@ def main() -> None:
     rounds = max(1, min(args.rounds, MAX_ROUNDS))
     with tempfile.TemporaryDirectory(prefix="siteward-bench-") as tmp, start_shop() as shop:
         other = worktree(args.other, Path(tmp) / "other")
+        this = worktree(args.this, Path(tmp) / "this") if args.this else ROOT
+        name = args.this or "this"
         try:
             ratios = []
             for number in range(1, rounds + 1):
-                order = [("this", ROOT), ("other", other)]
+                order = [("this", this), ("other", other)]
                 if number % 2 == 0:
                     order.reverse()
                 took = {name: sweep(path, shop.url, Path(tmp) / f"results-{name}", args) for name, path in order}
                 ratios.append(took["this"] / took["other"])
-                print(f"round {number}: this {took['this']:.1f} s, {args.other} {took['other']:.1f} s, "
+                print(f"round {number}: {name} {took['this']:.1f} s, {args.other} {took['other']:.1f} s, "
                       f"ratio {ratios[-1]:.3f}", flush=True)
-            print(f"sweep time this / {args.other}: median ratio {statistics.median(ratios):.3f} over {rounds} "
+            print(f"sweep time {name} / {args.other}: median ratio {statistics.median(ratios):.3f} over {rounds} "
                   f"round(s) (min {min(ratios):.3f}, max {max(ratios):.3f})")
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=False)
+            for made in {other, this} - {ROOT}:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(made)], check=False)
 
 
 if __name__ == "__main__":

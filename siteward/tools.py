@@ -7,6 +7,7 @@ install hints of ToolMissing errors.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -62,6 +63,8 @@ TOOLS = [
     Tool("node", True, "apt-get install -y nodejs npm", "runs Lighthouse"),
     Tool("lighthouse", True, "npm ci   (in the siteward checkout)", "Lighthouse audits"),
     Tool("lhci", True, "npm ci   (in the siteward checkout)", "Lighthouse CI collect/assert"),
+    Tool("web-vitals", True, "npm ci   (in the siteward checkout)", "Core Web Vitals in every page"),
+    Tool("axe-core", True, "npm ci   (in the siteward checkout)", "accessibility checks in every page"),
     Tool("playwright", True, "pip install 'playwright>=1.60,<1.65'", "drives Chromium and Firefox"),
     Tool("selenium", True, "pip install 'selenium>=4.20,<5'", "drives WebKit over WebDriver"),
     Tool("locust", True, "pip install 'locust>=2.30,<3'", "load tests"),
@@ -111,6 +114,12 @@ def probe(name: str) -> str | None:
         families = sorted({line.split(",")[0] for line in out.stdout.splitlines() if line.strip()})
         noto = [f for f in families if "Noto" in f]
         return (noto or families or [None])[0]
+    if name in ("web-vitals", "axe-core"):
+        manifest = node_package_file(name, "package.json")
+        try:
+            return json.loads(manifest.read_text(encoding="utf-8")).get("version") if manifest else None
+        except (OSError, ValueError):
+            return None
     if name in ("lighthouse", "lhci"):
         path = node_modules_bin(name)
         return _run_version([str(path), "--version"]) if path and shutil.which("node") else None

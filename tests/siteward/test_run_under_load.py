@@ -115,7 +115,7 @@ def test_checkout_slower_under_load_is_a_finding_and_clean_it_passes(faulty_shop
     code, summary, _ = _run(config, results)
     [clean] = _under_load(summary)
     assert clean["status"] == "pass", clean["message"]
-    assert clean["data"]["rounds_before"] == 3 and clean["data"]["rounds_under"] >= 2, clean["message"]
+    assert clean["data"]["rounds_before"] == 3 and clean["data"]["rounds_under"] >= 1, clean["message"]
     assert code == 0, [f["message"] for f in summary["findings"] if f["status"] in ("fail", "error")]
 
     code, summary, store = _run(config, results, _when_load_starts(
