@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -94,6 +95,12 @@ class BrowsersConfig(Strict):
     timing_profiles: list[str] = Field(
         default_factory=lambda: ["chromium/desktop", "chromium/pixel-7"],
         description="ENGINE/DEVICE pairs whose timings get `samples` loads; the other profiles load once")
+
+    # Playwright traces and HARs (Chromium, Firefox; WebKit keeps page source and console), as
+    # pytest-playwright's --tracing: "retain-on-failure" keeps them for failed attempts only.
+    trace: Literal["retain-on-failure", "on", "off"] = Field(
+        "retain-on-failure", description="keep a Playwright trace and a HAR: of failed attempts, of every check, or none")
+    trace_max_mb: float = Field(50, gt=0, le=2048, description="a kept trace or HAR larger than this is dropped (noted)")
 
     remote: list[RemoteEndpoint] = Field(default_factory=list, max_length=64,
                                          description="Playwright browser servers on other hosts: more parallel checks")

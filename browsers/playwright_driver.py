@@ -17,6 +17,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browsers.devices import DeviceProfile
 from browsers.scripts import COLLECT_PAGE_FACTS
+from browsers.traces import Recording
 from siteward.browser_state import BrowserState, same_page
 from siteward.page_session import CHROMIUM_ARGS, PlaywrightPageSession, quietly
 
@@ -80,15 +81,18 @@ class PlaywrightEngine:
         return self._browser is not None and self._browser.is_connected()
 
     async def new_session(self, device: DeviceProfile, *, state: BrowserState | None = None,
-                          timeout_s: float = 30) -> "PlaywrightSession":
+                          timeout_s: float = 30, recording: Recording | None = None) -> "PlaywrightSession":
         browser = await self.browser()
-        options = {**device.playwright_context_options(), **self.context_options}
+        options = {**device.playwright_context_options(), **self.context_options,
+                   **(recording.context_options() if recording else {})}
         if self.engine == "firefox":
             # Passing is_mobile to Firefox raises in some Playwright versions and is ignored in others.
             options.pop("is_mobile", None)
         if state is not None:
             options["storage_state"] = state.playwright_state()
         context = await browser.new_context(**options)
+        if recording is not None:
+            await recording.start(context, f"{self.engine} {device.name}")
         page = await context.new_page()
         limits = list(FIREFOX_CANNOT) if self.engine == "firefox" and device.is_mobile else []
         session = PlaywrightSession(self.engine, device, context, page, limits)

@@ -296,6 +296,7 @@ class Sweep:
                 result = self._error_attempt(task, f"timed out after {self.settings.timeout_s:g} s")
             except Exception as exc:  # noqa: BLE001 - one broken check never sinks the sweep
                 result = self._error_attempt(task, _describe_error(exc, engine))
+            result.add_traces(executor.claim(result.subject))  # of an attempt that raised
             member = served.get("member")
             if result.ok or not await engine.lost_during(member, task.label):
                 result.where = member.tags() if member and len(engine.members) > 1 else {}
@@ -330,10 +331,13 @@ class Sweep:
     def finish(self, task, final: Attempt, attempts: list[Attempt]) -> None:
         flaky = final.ok and len(attempts) > 1
         first_error = attempts[0].error
+        earlier = [a for attempt in attempts[:-1] for a in attempt.traces]  # the failed attempts' traces
         records = []
-        for record in final.records:
+        for record in [*final.records, *earlier]:
             if isinstance(record, Finding) and record.check in ("journey", "page-load"):
                 record = self._annotate(record, flaky, len(attempts), first_error)
+                if flaky:
+                    record = record.model_copy(update={"evidence": [*record.evidence, *(a.path for a in earlier)]})
             if final.where:
                 record = record.model_copy(update={"tags": {**record.tags, **final.where}})
             if record.kind == "measurement" and final.screenshot:
@@ -344,6 +348,7 @@ class Sweep:
         if flaky and isinstance(task, PageTask):
             self.ctx.emit(Finding(stage=STAGE, subject=final.subject, tags=final.tags, check="flaky", status="warn",
                                   message=f"passed on retry; first attempt: {first_error}",
+                                  evidence=[a.path for a in earlier],
                                   data={"flaky": True, "attempts": len(attempts), "first_error": first_error}))
         self.say_once(task.profile, final)
         if isinstance(task, PageTask) and final.screenshot:
