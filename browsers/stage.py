@@ -306,8 +306,7 @@ class Sweep:
     def _blocked(self, task: PageTask, why: str) -> Attempt:
         """A page whose state could not be recorded is not checked: one error, nothing to retry."""
         result = self._error_attempt(task, f"page {task.page.name!r} needs the browser state of journey "
-                                           f"{task.page.journey_state!r}, which is not available: {why};"
-                                           " the page was not checked")
+                                           f"{task.page.journey_state!r}, which is not available: {why}; the page was not checked")
         result.records = [r.model_copy(update={"check": "journey-state"}) for r in result.records]
         result.ok = True
         return result
@@ -335,9 +334,7 @@ class Sweep:
         records = []
         for record in [*final.records, *earlier]:
             if isinstance(record, Finding) and record.check in ("journey", "page-load"):
-                record = self._annotate(record, flaky, len(attempts), first_error)
-                if flaky:
-                    record = record.model_copy(update={"evidence": [*record.evidence, *(a.path for a in earlier)]})
+                record = self._annotate(record, flaky, len(attempts), first_error, [a.path for a in earlier])
             if final.where:
                 record = record.model_copy(update={"tags": {**record.tags, **final.where}})
             if record.kind == "measurement" and final.screenshot:
@@ -360,12 +357,13 @@ class Sweep:
                                       check="visual-diff", status="error", message=f"visual diff crashed: {exc}"))
 
     @staticmethod
-    def _annotate(record: Finding, flaky: bool, attempts: int, first_error: str | None) -> Finding:
+    def _annotate(record: Finding, flaky: bool, attempts: int, first_error: str | None,
+                  traces: list[str]) -> Finding:
         data = {**record.data, "attempts": attempts}
-        if flaky:
+        if flaky:  # the failed attempt's trace is the evidence of a flaky check
             return record.model_copy(update={
                 "status": "warn", "message": f"{record.message} (flaky: passed on retry; first attempt: {first_error})",
-                "data": {**data, "flaky": True},
+                "data": {**data, "flaky": True}, "evidence": [*record.evidence, *traces],
             })
         if attempts > 1:
             return record.model_copy(update={"message": f"{record.message} (failed on all {attempts} attempts)",

@@ -104,29 +104,33 @@ BAD_LOGIN = {"name": "bad-login", "steps": [
     {"click": "[data-testid=login-submit]", "name": "log in"},
     {"expect_url": "/account", "timeout_ms": 3000},  # the password is wrong: this step fails
 ]}
-FILL_CART = {"name": "fill-cart", "steps": [{"goto": "/product/canvas-sneaker"},
+FILL_CART = {"name": "fill-cart", "engines": ["chromium", "firefox"], "steps": [{"goto": "/product/canvas-sneaker"},
                                             {"click": "[data-testid=add-to-cart]"},
                                             {"expect_visible": "[data-testid=cart-line]"}]}
 
 
 @pytest.mark.browser
-def test_a_failing_journey_keeps_a_redacted_trace_and_har_linked_from_the_report(shop, tmp_path, monkeypatch):
+def test_failing_checks_keep_a_redacted_trace_and_har_linked_from_the_report(shop, tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    config = demo_config(shop.url, journeys=[BAD_LOGIN, FILL_CART], pages=[{"name": "home", "path": "/"}],
-                         browsers={"engines": ["chromium", "firefox"], "devices": ["desktop"], "retries": 0,
+    config = demo_config(shop.url, journeys=[BAD_LOGIN, FILL_CART], pages=[{"name": "gone", "path": "/no-such-page"}],
+                         browsers={"engines": ["chromium", "firefox", "webkit"], "devices": ["desktop"], "retries": 0,
                                    "timing_profiles": []},
                          budgets={"global": {"response_ms": 60_000}})
     ctx = make_ctx(config, tmp_path, environ={"SITEWARD_SHOP_DEMO_PASSWORD": SECRET})
     run_stage(ctx)
 
     failed = {f.subject: f for f in findings(ctx, "journey", "fail")}
-    assert set(failed) == {"bad-login|chromium|desktop", "bad-login|firefox|desktop"}
+    assert set(failed) == {f"bad-login|{e}|desktop" for e in ("chromium", "firefox", "webkit")}
     passed = {f.subject for f in findings(ctx) if f.status == "pass" and f.check == "journey"}
     assert passed == {"fill-cart|chromium|desktop", "fill-cart|firefox|desktop"}
     artifacts = records(ctx, "artifact")
+    page = {f.tags["engine"]: f for f in findings(ctx, "http-status", "fail")}
+    assert set(page) == {"chromium", "firefox", "webkit"}
     for engine in ("chromium", "firefox"):
+        assert [Path(p).name for p in page[engine].evidence] == [
+            f"{engine}-desktop.png", f"{engine}-desktop-attempt1.trace.zip", f"{engine}-desktop-attempt1.har"]
         finding = failed[f"bad-login|{engine}|desktop"]
         shot, trace, har = finding.evidence
         assert shot.endswith(".png") and trace.endswith(".trace.zip") and har.endswith(".har")
@@ -141,10 +145,16 @@ def test_a_failing_journey_keeps_a_redacted_trace_and_har_linked_from_the_report
         assert any("/login" in e["request"]["url"] for e in entries)
         assert_free_of_secrets((ctx.run_dir / har).read_bytes(), f"{engine} HAR")
 
-    # Passing checks (the other journey, the home page) leave nothing; no scratch files stay behind.
+    # WebKit over WebDriver: the failing step's page source and console entries, next to its screenshot.
+    shot, source, console = failed["bad-login|webkit|desktop"].evidence
+    assert shot.endswith(".png") and source.endswith(".page.html") and console.endswith(".console.json")
+    assert "<form" in (ctx.run_dir / source).read_text() and "entries" in json.loads((ctx.run_dir / console).read_text())
+    assert_free_of_secrets((ctx.run_dir / source).read_bytes(), "WebKit page source")
+
+    # Only failing checks keep files (the passing journey leaves none); no scratch files stay behind.
     kept = sorted(p.relative_to(ctx.run_dir).as_posix() for p in (ctx.run_dir / "traces").rglob("*") if p.is_file())
-    assert kept == sorted(p for f in failed.values() for p in f.evidence[1:])
-    assert list(scratch.iterdir()) == []
+    assert kept == sorted(p for f in [*failed.values(), *page.values()] for p in f.evidence[1:])
+    assert not any("fill-cart" in path for path in kept) and list(scratch.iterdir()) == []
 
     report = (render_run(ctx.store, ctx.run_id).run_dir / "report.html").read_text()
     trace = failed["bad-login|firefox|desktop"].evidence[1]
