@@ -11,11 +11,15 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from browsers.traces import redact_bytes, redact_trace, secret_forms, trace_manifest
+from browsers.execute import Attempt
+from browsers.plan import JourneyTask, PageTask, Profile
+from browsers.stage import Sweep, plan as plan_sweep
+from browsers.traces import Recording, Traces, redact_bytes, redact_trace, secret_forms, trace_manifest
 from reports.render import render_run
 from siteward.config import parse_config
 from siteward.errors import ConfigError
-from stage_helpers import run_stage
+from siteward.records import Artifact, Finding
+from stage_helpers import run_stage, stage_options
 from sweep_helpers import demo_config, findings, make_ctx, records
 
 SECRET = 'Tr4ce-S3cret/&+pw "x'
@@ -94,6 +98,41 @@ def test_a_zip_that_is_not_a_loadable_trace_is_refused(tmp_path):
 def test_an_unknown_trace_mode_is_a_config_error():
     with pytest.raises(ConfigError, match="browsers.trace"):
         parse_config({"target": {"base_url": "http://127.0.0.1:1"}, "browsers": {"trace": "on-failure"}}, "<t>")
+
+
+def test_a_kept_file_over_the_size_limit_is_dropped_with_a_note(tmp_path):
+    ctx = make_ctx(demo_config("http://127.0.0.1:9", browsers={"trace_max_mb": 0.001}), tmp_path,
+                   environ={"SITEWARD_SHOP_DEMO_PASSWORD": SECRET})
+    recording = Recording("chromium", ctx.run_dir / "traces" / "j", "chromium-desktop-attempt1")
+    recording.har_scratch.write_text(json.dumps({"log": {"entries": [], "note": SECRET}}))
+    big = recording.scratch / "trace.zip"
+    write_trace(big, [{"type": "context-options"}], [], {"frame.jpeg": bytes(range(256)) * 20})
+    kept = Traces(ctx)._keep(recording, big, "j|chromium|desktop", {"journey": "j"})
+    recording.discard()
+    [har] = [a for a in kept if isinstance(a, Artifact)]
+    assert har.role == "har" and har.path == "traces/j/chromium-desktop-attempt1.har"
+    assert_free_of_secrets((ctx.run_dir / har.path).read_bytes(), "HAR")
+    [note] = [f for f in kept if isinstance(f, Finding)]
+    assert note.check == "trace" and "dropped" in note.message and "trace_max_mb" in note.message
+    assert not (ctx.run_dir / "traces/j/chromium-desktop-attempt1.trace.zip").exists()
+
+
+def test_a_flaky_check_keeps_its_failed_attempts_trace(tmp_path):
+    config = demo_config("http://127.0.0.1:9")
+    ctx = make_ctx(config, tmp_path)
+    sweep = Sweep(ctx, plan_sweep(config, stage_options("browsers", {})))
+    profile = Profile("firefox", "desktop")
+    trace = Artifact(stage="browsers", subject="s", role="playwright-trace", path="traces/x/firefox-attempt1.trace.zip")
+    for task in (JourneyTask(config.journeys[0], profile), PageTask(config.pages[0], profile)):
+        passed = [Finding(stage="browsers", subject="s", check="journey", status="pass", message="ok")] \
+            if isinstance(task, JourneyTask) else []
+        sweep.finish(task, Attempt(records=passed), [Attempt(ok=False, error="boom", traces=[trace]),
+                                                      Attempt(records=passed)])
+    emitted = records(ctx)
+    assert [a.path for a in emitted if isinstance(a, Artifact)] == [trace.path, trace.path]
+    cited = {f.check: f for f in emitted if isinstance(f, Finding)}
+    assert cited["journey"].status == "warn" and cited["journey"].evidence == [trace.path]
+    assert cited["flaky"].evidence == [trace.path]
 
 
 # ------------------------------------------------------------------ one real sweep
