@@ -168,7 +168,7 @@ class Executor:
         subject = f"{page.name}|{engine}|{device.name}"
         result = Attempt(tags=tags, subject=subject, form_factor=device.form_factor, page=page.name)
         url = self.ctx.config.url(page.path)
-        recording = self.traces.recording(engine, subject, page.name, device.name)
+        recording = self.traces.recording(engine, subject, "pages", page.name, device.name)
         session = await self._session(engine, device, state, recording)
         return await self._traced(session, recording, result, self._check_page(session, result, task, url))
 
@@ -278,7 +278,7 @@ class Executor:
         subject = f"{journey.name}|{engine}|{device.name}"
         result = Attempt(tags=tags, subject=subject, form_factor=device.form_factor)
         shot_path = self._shot_path(journey.name, engine, device.name)
-        recording = self.traces.recording(engine, subject, journey.name, device.name)
+        recording = self.traces.recording(engine, subject, "journeys", journey.name, device.name)
         session = await self._session(engine, device, None, recording)
         return await self._traced(session, recording, result,
                                   self._run_journey(session, result, task, first_failure, shot_path))

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -33,7 +33,6 @@ from siteward.stage import StageContext, safe_filename
 TRACE_MODES = ("retain-on-failure", "on", "off")
 TRACE_ROLE = "playwright-trace"
 HAR_ROLE = "har"
-SHOW_TRACE = "python -m playwright show-trace"
 STOP_TIMEOUT_S = 20.0  # a hung browser must not hold a check past its own timeout for ever
 # Entries never rewritten: screencast frames and images are binary (and hold no typed text).
 BINARY_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp", ".gif", ".avif", ".ico", ".woff", ".woff2", ".ttf")
@@ -169,13 +168,13 @@ class Traces:
         self.max_bytes = int(settings.trace_max_mb * 1024 * 1024)
         self._attempts: dict[str, int] = {}
 
-    def recording(self, engine: str, subject: str, folder_name: str, device: str) -> Recording | None:
+    def recording(self, engine: str, subject: str, kind: str, name: str, device: str) -> Recording | None:
         """What one attempt records (numbered: a retry keeps its own files), or None when off."""
         if self.mode == "off":
             return None
         number = self._attempts[subject] = self._attempts.get(subject, 0) + 1
-        folder = self.ctx.run_dir.joinpath(*filter(None, (self.ctx.evidence_subdir, "traces",
-                                                          safe_filename(folder_name))))
+        folder = self.ctx.run_dir.joinpath(*filter(None, (self.ctx.evidence_subdir, "traces", kind,
+                                                          safe_filename(name))))
         return Recording(engine, folder, safe_filename(f"{engine}-{device}-attempt{number}"), traced=engine != "webkit")
 
     def forms(self) -> list[bytes]:

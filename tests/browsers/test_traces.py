@@ -103,18 +103,18 @@ def test_an_unknown_trace_mode_is_a_config_error():
 def test_a_kept_file_over_the_size_limit_is_dropped_with_a_note(tmp_path):
     ctx = make_ctx(demo_config("http://127.0.0.1:9", browsers={"trace_max_mb": 0.001}), tmp_path,
                    environ={"SITEWARD_SHOP_DEMO_PASSWORD": SECRET})
-    recording = Recording("chromium", ctx.run_dir / "traces" / "j", "chromium-desktop-attempt1")
+    recording = Recording("chromium", ctx.run_dir / "traces" / "journeys" / "j", "chromium-desktop-attempt1")
     recording.har_scratch.write_text(json.dumps({"log": {"entries": [], "note": SECRET}}))
     big = recording.scratch / "trace.zip"
     write_trace(big, [{"type": "context-options"}], [], {"frame.jpeg": bytes(range(256)) * 20})
     kept = Traces(ctx)._keep(recording, big, "j|chromium|desktop", {"journey": "j"})
     recording.discard()
     [har] = [a for a in kept if isinstance(a, Artifact)]
-    assert har.role == "har" and har.path == "traces/j/chromium-desktop-attempt1.har"
+    assert har.role == "har" and har.path == "traces/journeys/j/chromium-desktop-attempt1.har"
     assert_free_of_secrets((ctx.run_dir / har.path).read_bytes(), "HAR")
     [note] = [f for f in kept if isinstance(f, Finding)]
     assert note.check == "trace" and "dropped" in note.message and "trace_max_mb" in note.message
-    assert not (ctx.run_dir / "traces/j/chromium-desktop-attempt1.trace.zip").exists()
+    assert not (ctx.run_dir / "traces/journeys/j/chromium-desktop-attempt1.trace.zip").exists()
 
 
 def test_a_flaky_check_keeps_its_failed_attempts_trace(tmp_path):
