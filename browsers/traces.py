@@ -126,6 +126,7 @@ class Recording:
     folder: Path  # where kept files go (the run's evidence)
     stem: str
     traced: bool = True  # False: WebKit over WebDriver, which keeps page source and console instead
+    snapshots: bool = True  # DOM snapshots around every call: a journey's steps (a page check makes dozens)
     scratch: Path | None = None
 
     @property
@@ -142,8 +143,8 @@ class Recording:
 
     async def start(self, context: Any, title: str) -> None:
         try:
-            await context.tracing.start(screenshots=SCREENCAST.get(self.engine, True), snapshots=True, sources=False,
-                                        title=title)
+            await context.tracing.start(screenshots=SCREENCAST.get(self.engine, True), snapshots=self.snapshots,
+                                        sources=False, title=title)
         except Exception as exc:  # noqa: BLE001 - an engine without tracing still runs its checks
             self.broken = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -180,7 +181,8 @@ class Traces:
         number = self._attempts[subject] = self._attempts.get(subject, 0) + 1
         folder = self.ctx.run_dir.joinpath(*filter(None, (self.ctx.evidence_subdir, "traces", kind,
                                                           safe_filename(name))))
-        return Recording(engine, folder, safe_filename(f"{engine}-{device}-attempt{number}"), traced=engine != "webkit")
+        return Recording(engine, folder, safe_filename(f"{engine}-{device}-attempt{number}"), traced=engine != "webkit",
+                         snapshots=kind == "journeys")
 
     def forms(self) -> list[bytes]:
         basic_auth = [self.ctx.access.password] if self.ctx.access.password else []
