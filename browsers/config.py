@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -124,6 +125,12 @@ class BrowsersConfig(Strict):
                                           description="axe-core rule tags to check (WCAG 2.x A and AA by default)")
     # WebDriver's script timeout is 30 s (browsers/webkit_driver.py): an axe run must end before it.
     accessibility_timeout_s: float = Field(20, gt=0, le=25, description="longest axe run on one page")
+
+    # Playwright traces and HARs (Chromium, Firefox; WebKit keeps page source and console), as
+    # pytest-playwright's --tracing: "retain-on-failure" keeps them for failed attempts only.
+    trace: Literal["retain-on-failure", "on", "off"] = Field(
+        "retain-on-failure", description="keep a Playwright trace and a HAR: of failed attempts, of every check, or none")
+    trace_max_mb: float = Field(50, gt=0, le=2048, description="a kept trace or HAR larger than this is dropped (noted)")
 
     remote: list[RemoteEndpoint] = Field(default_factory=list, max_length=64,
                                          description="Playwright browser servers on other hosts: more parallel checks")

@@ -22,6 +22,7 @@ from browsers.devices import DeviceProfile
 from browsers.evidence import journey_failure, state_applied, uncaught_findings
 from browsers.plan import JourneyTask, PageTask
 from browsers.vitals import journey_inp
+from browsers.traces import Recording, Traces, evidence_paths
 from siteward.browser_state import BrowserState, same_page
 from siteward.journeys import (
     FirstFailure, StepFailed, config_dir, first_failure_of, load_python_journey, run_python, run_steps,
@@ -95,6 +96,23 @@ class Attempt:
     first_failure: FirstFailure | None = None  # how a journey failed: its retry stops early on the same
     repeated: bool = False  # this attempt met the previous attempt's failure again
     where: dict[str, str] = field(default_factory=dict)  # host and browser version it ran on (browsers/pool.py)
+    traces: list[Artifact] = field(default_factory=list)  # trace, HAR (WebKit: page source, console) of a failure
+
+    def add_traces(self, kept: list[AnyRecord]) -> None:
+        self.records = with_traces(self.records, kept)
+        self.traces += [r for r in kept if isinstance(r, Artifact)]
+
+
+def failing(records: list[AnyRecord]) -> bool:
+    return any(isinstance(r, Finding) and r.status in ("fail", "error") for r in records)
+
+
+def with_traces(records: list[AnyRecord], kept: list[AnyRecord]) -> list[AnyRecord]:
+    """The records plus the kept trace files, which join the evidence of every failing finding
+    (the report shows them next to its screenshot)."""
+    paths = evidence_paths(kept)
+    return [r.model_copy(update={"evidence": [*r.evidence, *paths]})
+            if paths and isinstance(r, Finding) and r.status in ("fail", "error") else r for r in records] + kept
 
 
 def profile_tags(engine: str, device: DeviceProfile) -> dict[str, str]:
@@ -111,13 +129,38 @@ class Executor:
         self.settings = ctx.config.browsers
         self.base_url = ctx.config.target.base_url
         self.first_party = first_party_hosts(ctx.config)
+        self.traces = Traces(ctx)
+        self._unclaimed: dict[str, list[AnyRecord]] = {}  # traces of attempts that raised
 
-    async def _session(self, engine: str, device: DeviceProfile, state: BrowserState | None):
+    async def _session(self, engine: str, device: DeviceProfile, state: BrowserState | None,
+                       recording: Recording | None = None):
         owner = self.engines[engine]
         if engine == "webkit":
             return await owner.new_session(device, state=state, base_url=self.base_url,
                                            timeout_s=self.settings.step_timeout_s)
-        return await owner.new_session(device, state=state, timeout_s=self.settings.step_timeout_s)
+        try:
+            return await owner.new_session(device, state=state, timeout_s=self.settings.step_timeout_s,
+                                           recording=recording if recording and recording.traced else None)
+        except BaseException:
+            if recording is not None:
+                recording.discard()
+            raise
+
+    async def _traced(self, session, recording: Recording | None, result: Attempt, work) -> Attempt:
+        """Do the attempt's work, then close the session: what it recorded is kept when the attempt
+        failed (a failing finding, or an exception: then the stage's error record claims it)."""
+        subject, tags = result.subject, result.tags
+        try:
+            await work
+        except BaseException:
+            self._unclaimed[subject] = await self.traces.close(session, recording, True, subject, tags)
+            raise
+        result.add_traces(await self.traces.close(session, recording, failing(result.records), subject, tags))
+        return result
+
+    def claim(self, subject: str) -> list[AnyRecord]:
+        """The kept traces of the attempt of `subject` that raised (the stage's error record links them)."""
+        return self._unclaimed.pop(subject, [])
 
     # ------------------------------------------------------------------ pages
     async def page(self, task: PageTask, state: BrowserState | None = None) -> Attempt:
@@ -127,36 +170,39 @@ class Executor:
         subject = f"{page.name}|{engine}|{device.name}"
         result = Attempt(tags=tags, subject=subject, form_factor=device.form_factor, page=page.name)
         url = self.ctx.config.url(page.path)
-        timeout_s = self.settings.timeout_s
-        session = await self._session(engine, device, state)
-        try:
-            status = await self._load(session, url, timeout_s)
-            landed_url = session.landed_url or await session.current_url()
-            status_source = "browser"
-            if status is None and hasattr(session, "fetch_status"):
-                status = await session.fetch_status(url, timeout_s)
-                status_source = "a plain HTTP request (WebDriver reports no status)"
-            await session.settle(self.settings.settle_ms)
-            facts = await session.facts()
-            if cut := session.cut_document(facts):
-                raise StepFailed(cut_message(url, cut))
-            final_url = await session.current_url()
-            if device.name == "desktop":  # what the shopper sees, for the audits stage's HTML audits
-                dom = await session.page_source()
-            # The page has loaded: a short wait only absorbs a slow machine, a missing element costs it once.
-            required = {sel: await session.is_visible(sel, REQUIRED_WAIT_S) for sel in page.required}
-            console, console_note = session.console_errors()
-            failed, requests_note = session.failed_requests()
-            shot_path = self.ctx.evidence_dir("screens", page.name) / f"{engine}-{device.name}.png"
-            await session.screenshot(shot_path, mask=[*page.mask, *self.ctx.config.visual.mask],
-                                     full_page=self.ctx.config.visual.full_page)
-            partial_shot = getattr(session, "screenshot_fallback", None)
-            result.emulation = emulation_gaps(device, facts, session.emulation_limits)
-            # Last: axe reads the page as the checks above left it and changes nothing they see.
-            axe = await a11y.audit(session, self.settings.accessibility_tags, self.settings.accessibility_timeout_s) \
-                if self.settings.accessibility else None
-        finally:
-            await session.close()
+        recording = self.traces.recording(engine, subject, "pages", page.name, device.name)
+        session = await self._session(engine, device, state, recording)
+        return await self._traced(session, recording, result, self._check_page(session, result, task, url))
+
+    async def _check_page(self, session, result: Attempt, task: PageTask, url: str) -> None:
+        page, engine = task.page, task.profile.engine
+        device = self.devices[task.profile.device]
+        tags, subject, timeout_s = result.tags, result.subject, self.settings.timeout_s
+        status = await self._load(session, url, timeout_s)
+        landed_url = session.landed_url or await session.current_url()
+        status_source = "browser"
+        if status is None and hasattr(session, "fetch_status"):
+            status = await session.fetch_status(url, timeout_s)
+            status_source = "a plain HTTP request (WebDriver reports no status)"
+        await session.settle(self.settings.settle_ms)
+        facts = await session.facts()
+        if cut := session.cut_document(facts):
+            raise StepFailed(cut_message(url, cut))
+        final_url = await session.current_url()
+        if device.name == "desktop":  # what the shopper sees, for the audits stage's HTML audits
+            dom = await session.page_source()
+        # The page has loaded: a short wait only absorbs a slow machine, a missing element costs it once.
+        required = {sel: await session.is_visible(sel, REQUIRED_WAIT_S) for sel in page.required}
+        console, console_note = session.console_errors()
+        failed, requests_note = session.failed_requests()
+        shot_path = self.ctx.evidence_dir("screens", page.name) / f"{engine}-{device.name}.png"
+        await session.screenshot(shot_path, mask=[*page.mask, *self.ctx.config.visual.mask],
+                                 full_page=self.ctx.config.visual.full_page)
+        partial_shot = getattr(session, "screenshot_fallback", None)
+        result.emulation = emulation_gaps(device, facts, session.emulation_limits)
+        # Last: axe reads the page as the checks above left it and changes nothing they see.
+        axe = await a11y.audit(session, self.settings.accessibility_tags, self.settings.accessibility_timeout_s) \
+            if self.settings.accessibility else None
 
         observation = PageObservation(
             url=url, status=status, status_source=status_source, console_errors=console, console_note=console_note,
@@ -193,7 +239,6 @@ class Executor:
         result.unsupported.update(unsupported)
         result.records.extend(missing_metric_findings([m for m in missing if m not in unsupported], facts,
                                                       subject, tags, evidence))
-        return result
 
     async def _load(self, session, url: str, timeout_s: float) -> int | None:
         """goto within part of the check's time, so that a load that never ends can be told apart:
@@ -242,25 +287,29 @@ class Executor:
         subject = f"{journey.name}|{engine}|{device.name}"
         result = Attempt(tags=tags, subject=subject, form_factor=device.form_factor)
         shot_path = self._shot_path(journey.name, engine, device.name)
-        session = await self._session(engine, device, None)
-        try:
-            if journey.python:
-                function = load_python_journey(journey.python, config_dir(self.ctx.config))
-                outcome = await run_python(session, function, base_url=self.base_url, secrets=self.ctx.secrets,
-                                           screenshot_path=shot_path)
-            else:
-                outcome = await run_steps(session, journey, base_url=self.base_url, secrets=self.ctx.secrets,
-                                          default_timeout_s=self.settings.step_timeout_s, screenshot_path=shot_path,
-                                          first_failure=first_failure)
-            if outcome.passed and task.saves_state:
-                result.state = await session.capture_state()
-            if outcome.passed:
-                outcome.page_errors = await session.page_errors()
-            result.emulation = list(session.emulation_limits)
-            if getattr(session, "inp_supported", True) is False:
-                result.unsupported["inp_ms"] = f"{engine}: no Event Timing interactions (INP)"
-        finally:
-            await session.close()
+        recording = self.traces.recording(engine, subject, "journeys", journey.name, device.name)
+        session = await self._session(engine, device, None, recording)
+        return await self._traced(session, recording, result,
+                                  self._run_journey(session, result, task, first_failure, shot_path))
+
+    async def _run_journey(self, session, result: Attempt, task: JourneyTask, first_failure: FirstFailure | None,
+                           shot_path) -> None:
+        journey, tags, subject = task.journey, result.tags, result.subject
+        if journey.python:
+            function = load_python_journey(journey.python, config_dir(self.ctx.config))
+            outcome = await run_python(session, function, base_url=self.base_url, secrets=self.ctx.secrets,
+                                       screenshot_path=shot_path)
+        else:
+            outcome = await run_steps(session, journey, base_url=self.base_url, secrets=self.ctx.secrets,
+                                      default_timeout_s=self.settings.step_timeout_s, screenshot_path=shot_path,
+                                      first_failure=first_failure)
+        if outcome.passed and task.saves_state:
+            result.state = await session.capture_state()
+        if outcome.passed:
+            outcome.page_errors = await session.page_errors()
+        result.emulation = list(session.emulation_limits)
+        if getattr(session, "inp_supported", True) is False:
+            result.unsupported["inp_ms"] = f"{task.profile.engine}: no Event Timing interactions (INP)"
 
         for step in outcome.steps:
             step_tags = {**tags, "step": f"{step.index}. {step.label}"}
@@ -296,4 +345,3 @@ class Executor:
                                                role="screenshot", path=evidence[0], media_type="image/png"))
             result.records.append(journey_failure(outcome, subject, tags, evidence))
         result.records.extend(uncaught_findings(outcome.page_errors, subject, tags))
-        return result

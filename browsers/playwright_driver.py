@@ -19,6 +19,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from browsers.devices import DeviceProfile
 from browsers.scripts import COLLECT_PAGE_FACTS
 from browsers.vitals import READ_NEW_INP, install_script as vitals_script, step_interaction
+from browsers.traces import Recording
 from siteward.browser_state import BrowserState, same_page
 from siteward.page_session import CHROMIUM_ARGS, PlaywrightPageSession, quietly
 
@@ -82,9 +83,10 @@ class PlaywrightEngine:
         return self._browser is not None and self._browser.is_connected()
 
     async def new_session(self, device: DeviceProfile, *, state: BrowserState | None = None,
-                          timeout_s: float = 30) -> "PlaywrightSession":
+                          timeout_s: float = 30, recording: Recording | None = None) -> "PlaywrightSession":
         browser = await self.browser()
-        options = {**device.playwright_context_options(), **self.context_options}
+        options = {**device.playwright_context_options(), **self.context_options,
+                   **(recording.context_options() if recording else {})}
         if self.engine == "firefox":
             # Passing is_mobile to Firefox raises in some Playwright versions and is ignored in others.
             options.pop("is_mobile", None)
@@ -93,6 +95,8 @@ class PlaywrightEngine:
         context = await browser.new_context(**options)
         # web-vitals observes every document of the session from its first byte (browsers/vitals.py)
         await context.add_init_script(script=vitals_script())
+        if recording is not None:
+            await recording.start(context, f"{self.engine} {device.name}")
         page = await context.new_page()
         limits = list(FIREFOX_CANNOT) if self.engine == "firefox" and device.is_mobile else []
         session = PlaywrightSession(self.engine, device, context, page, limits)

@@ -298,6 +298,7 @@ class Sweep:
                 result = self._error_attempt(task, f"timed out after {self.settings.timeout_s:g} s")
             except Exception as exc:  # noqa: BLE001 - one broken check never sinks the sweep
                 result = self._error_attempt(task, _describe_error(exc, engine))
+            result.add_traces(executor.claim(result.subject))  # of an attempt that raised
             member = served.get("member")
             if result.ok or not await engine.lost_during(member, task.label):
                 result.where = member.tags() if member and len(engine.members) > 1 else {}
@@ -307,8 +308,7 @@ class Sweep:
     def _blocked(self, task: PageTask, why: str) -> Attempt:
         """A page whose state could not be recorded is not checked: one error, nothing to retry."""
         result = self._error_attempt(task, f"page {task.page.name!r} needs the browser state of journey "
-                                           f"{task.page.journey_state!r}, which is not available: {why};"
-                                           " the page was not checked")
+                                           f"{task.page.journey_state!r}, which is not available: {why}; the page was not checked")
         result.records = [r.model_copy(update={"check": "journey-state"}) for r in result.records]
         result.ok = True
         return result
@@ -332,10 +332,11 @@ class Sweep:
     def finish(self, task, final: Attempt, attempts: list[Attempt]) -> None:
         flaky = final.ok and len(attempts) > 1
         first_error = attempts[0].error
+        earlier = [a for attempt in attempts[:-1] for a in attempt.traces]  # the failed attempts' traces
         records = []
-        for record in final.records:
+        for record in [*final.records, *earlier]:
             if isinstance(record, Finding) and record.check in ("journey", "page-load"):
-                record = self._annotate(record, flaky, len(attempts), first_error)
+                record = self._annotate(record, flaky, len(attempts), first_error, [a.path for a in earlier])
             if final.where:
                 record = record.model_copy(update={"tags": {**record.tags, **final.where}})
             if record.kind == "measurement" and final.screenshot:
@@ -346,6 +347,7 @@ class Sweep:
         if flaky and isinstance(task, PageTask):
             self.ctx.emit(Finding(stage=STAGE, subject=final.subject, tags=final.tags, check="flaky", status="warn",
                                   message=f"passed on retry; first attempt: {first_error}",
+                                  evidence=[a.path for a in earlier],
                                   data={"flaky": True, "attempts": len(attempts), "first_error": first_error}))
         self.say_once(task.profile, final)
         if isinstance(task, PageTask) and final.screenshot:
@@ -357,12 +359,13 @@ class Sweep:
                                       check="visual-diff", status="error", message=f"visual diff crashed: {exc}"))
 
     @staticmethod
-    def _annotate(record: Finding, flaky: bool, attempts: int, first_error: str | None) -> Finding:
+    def _annotate(record: Finding, flaky: bool, attempts: int, first_error: str | None,
+                  traces: list[str]) -> Finding:
         data = {**record.data, "attempts": attempts}
-        if flaky:
+        if flaky:  # the failed attempt's trace is the evidence of a flaky check
             return record.model_copy(update={
                 "status": "warn", "message": f"{record.message} (flaky: passed on retry; first attempt: {first_error})",
-                "data": {**data, "flaky": True},
+                "data": {**data, "flaky": True}, "evidence": [*record.evidence, *traces],
             })
         if attempts > 1:
             return record.model_copy(update={"message": f"{record.message} (failed on all {attempts} attempts)",

@@ -34,6 +34,9 @@ STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 3, "skip": 4}
 COMPARISON_ORDER = {"regression": 0, "unconfirmed": 1, "improvement": 2}
 LIGHTHOUSE_ROLE = "lighthouse-html"
 LOAD_SERIES_ROLE = "load-series"
+# A Playwright trace of a failure opens in the viewer the playwright package ships (run from the run directory).
+TRACE_SUFFIX = ".trace.zip"
+SHOW_TRACE = "python -m playwright show-trace"
 
 
 @lru_cache(maxsize=None)
@@ -63,7 +66,8 @@ def fmt(value: float | None, unit: str | None = None) -> str:
 def image_entry(run_dir: Path, path: str, label: str = "") -> dict[str, Any]:
     thumb = make_thumbnail(run_dir, path) if is_image(path) else None
     return {"href": file_href(path), "thumb": file_href(thumb) if thumb else None,
-            "label": label or path, "path": path, "image": is_image(path)}
+            "label": label or path, "path": path, "image": is_image(path),
+            "open": f"{SHOW_TRACE} {path}" if path.endswith(TRACE_SUFFIX) else None}
 
 
 def _ordered(values: list[str]) -> list[str]:

@@ -64,6 +64,11 @@ class Secrets:
                 text = text.replace(value, MASK)
         return text
 
+    def values_to_mask(self) -> list[str]:
+        """The values themselves, for redaction that must also find their encoded forms (a
+        trace zip holds them JSON-escaped and URL-encoded); for masking only, never output."""
+        return [v for v in self._values.values() if len(v) >= MIN_SECRET_LENGTH]
+
     def also_mask(self, value: str) -> None:
         """A value derived from the secrets (an encoded credential) that outputs must not show either."""
         if len(value) >= MIN_SECRET_LENGTH:
