@@ -32,6 +32,9 @@ def test_options_narrow_the_config(demo):
     assert [j.name for j in plan.journeys] == ["checkout"]
     assert plan.state_journeys == ["fill-cart"]  # the checkout page needs the cart
     assert build_plan(demo, options_of({"no_journeys": True})).journeys == []
+    journeys_only = build_plan(demo, options_of({"no_pages": True, "journeys": ["checkout"]}))
+    assert journeys_only.pages == [] and [j.name for j in journeys_only.journeys] == ["checkout"]
+    assert journeys_only.state_journeys == []  # no page needs a journey's state
 
 
 @pytest.mark.parametrize("options, message", [

@@ -48,7 +48,7 @@ def test_the_injected_script_is_the_libraries_build_guarded_to_run_once_per_docu
 
 def _inp_sweep(shop_url, tmp_path, engines):
     config = demo_config(shop_url, budgets=GENEROUS)
-    ctx = make_ctx(config, tmp_path, environ=ENV, engines=engines, devices=["desktop"], pages=[],
+    ctx = make_ctx(config, tmp_path, environ=ENV, engines=engines, devices=["desktop"], no_pages=True,
                    journeys=["app-fill-cart"])
     run_stage(ctx)
     return ctx

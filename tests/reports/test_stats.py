@@ -106,7 +106,7 @@ def test_bh_qvalues_match_the_hand_computed_ones():
 def test_bh_keeps_the_false_discovery_rate_over_many_metrics():
     rng = np.random.default_rng(7)
     proportions = []
-    for _ in range(200):
+    for _ in range(60):  # 60 runs of 100 metrics: the mean FDR measured 0.035-0.047 over seeds, bound 0.06
         p_null = [_p_worse(rng, run_sd=0.05) for _ in range(90)]
         p_real = [_p_worse(rng, shift=0.4, run_sd=0.05) for _ in range(10)]
         q = np.array(bh_qvalues(p_null + p_real))
