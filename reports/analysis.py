@@ -23,7 +23,7 @@ from reports import verdict as vd
 from reports.baselines import BaselineChoice, choose_baseline, explicit_baseline
 from reports.budgets import Limits, judge
 from reports.trends import Trend, build_trends
-from reports.under_load import is_phased, under_load_config, under_load_findings
+from reports.under_load import hold_span, is_phased, under_load_config, under_load_findings
 
 TREND_RUNS = 10  # how many past runs of the same target+config the trends span
 TREND_KEYS = 24  # at most this many metrics get a trend line
@@ -184,7 +184,7 @@ def analyse(store: Store, run_id: str, *, baseline_id: str | None = None,
     artifacts = [r for r in records if isinstance(r, Artifact)]
     judged = judge(measurements, limits or Limits.from_snapshot(info.config))
     findings = [r for r in records if isinstance(r, Finding)] + judged + damaged_artifacts(info.run_dir, artifacts)
-    findings += under_load_findings(measurements, under_load_config(info.config))
+    findings += under_load_findings(measurements, under_load_config(info.config), hold_span(findings))
 
     config = regressions_config(info.config)
     choice = find_baseline(store, info, baseline_id, config)

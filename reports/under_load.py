@@ -25,6 +25,7 @@ from siteward.schema import UnderLoadConfig
 
 BEFORE, UNDER = "before-load", "under-load"
 MIN_STEPS = 3  # fewer timed steps than this tell nothing about a journey's speed
+STARTUP_S = 3.0  # Locust's start-up after the load stage's record: the hold begins this much later
 
 
 class _LoadSnapshot(BaseModel):
@@ -44,23 +45,48 @@ def is_phased(record: Any) -> bool:
     return LOAD_PHASE_TAG in getattr(record, "tags", {})
 
 
-def _step_samples(measurements: Iterable[Measurement]) -> dict[tuple[str, str, str], dict[str, dict[str, list[float]]]]:
-    """(journey, engine, device) -> phase -> step -> step_ms samples over the rounds."""
+def in_hold(m: Measurement, hold: tuple[float, float] | None) -> bool:
+    """Did this step start while the load held its target (epoch seconds)? Steps of a round that
+    outlasted the hold were measured on a falling load: not what "under load" claims."""
+    started = m.data.get("started")
+    return hold is None or (isinstance(started, (int, float)) and hold[0] <= started <= hold[1])
+
+
+def hold_span(findings: Iterable[Finding]) -> tuple[float, float] | None:
+    """The hold of the load test in epoch seconds, from the load stage's "load-window" record."""
+    for f in findings:
+        if f.stage == "loadtests" and f.check == "load-window":
+            try:
+                started, (begin, end) = float(f.data["started"]), f.data["hold"]
+                return started + float(begin) + STARTUP_S, started + float(end)
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
+
+
+def _step_samples(measurements: Iterable[Measurement], hold: tuple[float, float] | None = None,
+                  ) -> dict[tuple[str, str, str], dict[str, dict[str, list[float]]]]:
+    """(journey, engine, device) -> phase -> step -> step_ms samples over the rounds (under load:
+    only steps that started inside the hold)."""
     found: dict[tuple[str, str, str], dict[str, dict[str, list[float]]]] = defaultdict(
         lambda: {BEFORE: defaultdict(list), UNDER: defaultdict(list)})
     for m in measurements:
         phase = m.tags.get(LOAD_PHASE_TAG)
         if m.metric != "step_ms" or phase not in (BEFORE, UNDER) or "journey" not in m.tags:
             continue
+        if phase == UNDER and not in_hold(m, hold):
+            continue
         key = (m.tags["journey"], m.tags.get("engine", ""), m.tags.get("device", ""))
         found[key][phase][m.tags.get("step", m.subject)].extend(m.samples)
     return found
 
 
-def under_load_findings(measurements: Iterable[Measurement], settings: UnderLoadConfig) -> list[Finding]:
-    """One finding per journey x engine x device measured in both phases."""
+def under_load_findings(measurements: Iterable[Measurement], settings: UnderLoadConfig,
+                        hold: tuple[float, float] | None = None) -> list[Finding]:
+    """One finding per journey x engine x device measured in both phases; `hold` (epoch seconds,
+    see hold_span) keeps only the steps under load that started while the load held."""
     found = []
-    for (journey, engine, device), phases in sorted(_step_samples(measurements).items()):
+    for (journey, engine, device), phases in sorted(_step_samples(measurements, hold).items()):
         before, under = phases[BEFORE], phases[UNDER]
         if not before or not under:
             continue  # a phase that never ran: siteward/under_load.py said why

@@ -13,14 +13,14 @@ STEPS = {"1. home": 120.0, "2. open category": 90.0, "3. open product": 150.0, "
 
 
 def journey(phase: str, factor: float, rng: np.random.Generator, rounds: int = 3, engine: str = "chromium",
-            steps: dict[str, float] = STEPS, noise: float = 0.15) -> list[Measurement]:
+            steps: dict[str, float] = STEPS, noise: float = 0.15, at: float = 0.0) -> list[Measurement]:
     found = []
     for round_number in range(1, rounds + 1):
         for index, (step, ms) in enumerate(steps.items(), start=1):
             value = ms * factor * float(np.exp(rng.normal(0, noise)))
             found.append(Measurement(
                 stage="browsers", subject=f"checkout|{engine}|desktop#{index}", metric="step_ms", unit="ms",
-                samples=[round(value, 1)],
+                samples=[round(value, 1)], data={"started": at + round_number * 10 + index},
                 tags={"journey": "checkout", "engine": engine, "device": "desktop", "step": step,
                       LOAD_PHASE_TAG: phase, "load_round": str(round_number)}))
     return found
@@ -89,3 +89,22 @@ def test_the_steps_under_load_sit_on_the_load_charts_time_axis():
     assert chart["columns"]["users"] == [10.0, 20.0, None, 20.0]
     assert chart["columns"]["chromium"] == [None, None, 400.0, 90.0]  # the before-load step is not drawn
     assert journey_chart({"t": [], "users": []}, steps, []) is None  # no load window: nothing to align with
+
+
+def test_only_steps_that_started_while_the_load_held_count_as_under_load():
+    """A round that outlasted the hold ran its last steps on a falling load: left out."""
+    from reports.under_load import hold_span
+    from siteward.records import Finding
+
+    window = Finding(stage="loadtests", subject="load", check="load-window", status="pass",
+                     data={"started": 1000.0, "hold": [10, 40]})
+    hold = hold_span([window])
+    assert hold == (1013.0, 1040.0)  # Locust's start-up comes on top of the plan's times
+    rng = np.random.default_rng(4)
+    before = journey(BEFORE, 1.0, rng, at=0.0)
+    inside = journey(UNDER, 1.0, rng, rounds=1, at=1005.0)  # steps start at 1016..1021
+    outside = journey(UNDER, 4.0, rng, rounds=1, at=1040.0)  # steps start at 1051..1056: ramp-down
+    [finding] = under_load_findings(before + inside + outside, UnderLoadConfig(), hold)
+    assert finding.status == "pass" and finding.data["rounds_under"] == 1, finding.message
+    [unfiltered] = under_load_findings(before + inside + outside, UnderLoadConfig())
+    assert unfiltered.status == "fail"  # the ramp-down round alone would have made it "slower"
