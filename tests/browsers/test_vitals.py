@@ -66,11 +66,14 @@ def test_a_click_handler_that_blocks_fails_the_inp_budget_of_its_step_and_clean_
     assert all(f.status == "pass" for f in findings(slow, "journey")), [f.message for f in findings(slow, "journey")]
     inp = _step_inp(slow)
     assert set(inp) == {"chromium", "firefox"} and all(v >= BLOCK_MS * 0.9 for v in inp.values()), inp
-    breaches = [f for f in findings(slow, "budget", "fail") if f.tags.get("budget") == "inp_ms"]
-    # The step and the journey (its worst interaction) on both engines that can measure INP.
-    assert {(f.tags["engine"], f.tags.get("step")) for f in breaches} == {
-        ("chromium", ADD_TO_CART), ("chromium", None), ("firefox", ADD_TO_CART), ("firefox", None)}, \
-        [(f.subject, f.message) for f in breaches]
+    breaches = {(f.tags["engine"], f.tags.get("step")): f.value for f in findings(slow, "budget", "fail")
+                if f.tags.get("budget") == "inp_ms"}
+    # The step and the journey (its worst interaction) on both engines that can measure INP. (Other
+    # steps may breach too: Firefox's first keystrokes on the freshly loaded React login page were
+    # measured at 216 ms once, a real "needs improvement" interaction on this 2-core machine.)
+    for engine in ("chromium", "firefox"):
+        assert breaches.get((engine, ADD_TO_CART), 0) >= BLOCK_MS * 0.9, breaches
+        assert breaches.get((engine, None)) == breaches[(engine, ADD_TO_CART)], breaches
     # WebKit over WebDriver has no Event Timing interactions: said once, never a pass by silence.
     support = [f for f in findings(slow, "engine-support") if f.tags.get("metric") == "inp_ms"]
     assert [f.tags["engine"] for f in support] == ["webkit"], [f.message for f in support]
@@ -78,4 +81,5 @@ def test_a_click_handler_that_blocks_fails_the_inp_budget_of_its_step_and_clean_
     faulty_shop.set_faults([])
     clean = _inp_sweep(faulty_shop.url, tmp_path / "clean", ["chromium", "firefox"])
     assert all(v < 200 for v in _step_inp(clean).values()), _step_inp(clean)
-    assert not [f for f in findings(clean, "budget", "fail") if f.tags.get("budget") == "inp_ms"]
+    assert not [f for f in findings(clean, "budget", "fail")
+                if f.tags.get("budget") == "inp_ms" and f.tags.get("step") == ADD_TO_CART]
