@@ -65,9 +65,18 @@ def browser_server(host, engine: str = "chromium"):
             process.wait(30)
 
 
+# What says where and how a check ran, not what it checked: the pool's notes, and the trace and
+# HAR a failing check keeps (the shop on the veth address is no secure origin, so Chromium logs a
+# console error about its COOP header on every page and every check keeps them). A HAR of a
+# remote browser is sometimes not saved when its context closes: a "trace" note says so.
+NOT_CHECKS = ("browser-host", "emulation", "browser-restart", "trace")
+EVIDENCE_ROLES = ("har", "playwright-trace")
+
+
 def _checks(ctx) -> set[tuple[str, str, str]]:
     return {(r.kind, r.subject, getattr(r, "metric", None) or getattr(r, "check", None) or r.role)
-            for r in records(ctx) if getattr(r, "check", None) not in ("browser-host", "emulation", "browser-restart")}
+            for r in records(ctx)
+            if getattr(r, "check", None) not in NOT_CHECKS and getattr(r, "role", None) not in EVIDENCE_ROLES}
 
 
 def _sweep(url: str, tmp_path, remote: list[dict], engine: str = "chromium"):
