@@ -31,6 +31,9 @@ def demo_config(base_url: str, **sections: Any) -> SitewardConfig:
     # axe-core off unless a test asks for it: it adds 0.2-0.6 s to every page check, and the
     # accessibility tests (tests/browsers/test_accessibility.py) turn it on.
     data["browsers"]["accessibility"] = False
+    # Traces off unless a test asks (tests/browsers/test_traces.py): recording every session costs
+    # Chromium 6-26 % and Firefox 19-31 % of a journey's time, and CI runs hundreds of them.
+    data["browsers"]["trace"] = "off"
     # The checkout measured under load only where a test asks (tests/siteward/test_run_under_load.py);
     # tests that replace the journeys would otherwise name one that is gone.
     data.get("load", {}).pop("under_load", None)

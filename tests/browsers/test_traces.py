@@ -155,7 +155,7 @@ def test_failing_checks_keep_a_redacted_trace_and_har_linked_from_the_report(sho
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     config = demo_config(shop.url, journeys=[BAD_LOGIN, FILL_CART], pages=[{"name": "gone", "path": "/no-such-page"}],
                          browsers={"engines": ["chromium", "firefox", "webkit"], "devices": ["desktop"], "retries": 0,
-                                   "timing_profiles": []},
+                                   "timing_profiles": [], "trace": "retain-on-failure"},
                          budgets={"global": {"response_ms": 60_000}})
     ctx = make_ctx(config, tmp_path, environ={"SITEWARD_SHOP_DEMO_PASSWORD": SECRET})
     run_stage(ctx)

@@ -20,7 +20,13 @@ import pytest
 
 from siteward.store import Store
 
-pytestmark = [pytest.mark.browser, pytest.mark.load]
+import os
+
+# Two runs of 36 s load plus the journey rounds: 2-2.5 min, more than CI's 45-minute budget leaves
+# beside everything else since web-vitals, axe-core and traces joined the browser checks, so CI runs
+# it only with SITEWARD_LONG_E2E=1 (see the README's Development section); green here (2 min 8 s).
+pytestmark = [pytest.mark.browser, pytest.mark.load,
+              pytest.mark.skipif(not os.environ.get("SITEWARD_LONG_E2E"), reason="2-2.5 min: set SITEWARD_LONG_E2E=1")]
 
 LATENCY_MS = 300
 
