@@ -37,7 +37,8 @@ HAR_ROLE = "har"
 # journey, tracing with the screencast cost Firefox +59 % of its time, without it +19 % (Chromium:
 # +23 % and +19 %). Its traces keep DOM snapshots, network and console; the failure keeps its screenshot.
 SCREENCAST = {"chromium": True, "firefox": False}
-STOP_TIMEOUT_S = 20.0  # a hung browser must not hold a check past its own timeout for ever
+STOP_TIMEOUT_S = 20.0
+EVIDENCE_READ_S = 3.0  # WebKit's page source at the failing step, if the page still answers  # a hung browser must not hold a check past its own timeout for ever
 # Entries never rewritten: screencast frames and images are binary (and hold no typed text).
 BINARY_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp", ".gif", ".avif", ".ico", ".woff", ".woff2", ".ttf")
 _MASK = MASK.encode()
@@ -238,10 +239,14 @@ async def webdriver_evidence(ctx: StageContext, session: Any, subject: str, tags
     folder, stem = recording.folder, recording.stem
     folder.mkdir(parents=True, exist_ok=True)
     forms = secret_forms(ctx.secrets.values_to_mask())
-    try:
-        source = await session.page_source()
-    except Exception:  # noqa: BLE001 - a dead session has no page to read
-        source = None
+    source = None
+    # A page stuck in a script answers no WebDriver command: reading it would spend the check's
+    # time and turn "the main thread is unresponsive" into a bare timeout.
+    if not getattr(session, "stuck", False):
+        try:
+            source = await asyncio.wait_for(session.page_source(), EVIDENCE_READ_S)
+        except Exception:  # noqa: BLE001 - a dead or slow session has no page to read
+            source = None
     console, note = session.console_errors()
     files = [("page-source", ".page.html", "text/html", source),
              ("console-log", ".console.json", "application/json",

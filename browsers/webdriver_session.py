@@ -316,6 +316,11 @@ class WebDriverSession:
         await self._call("read dialogs and popups", self._interruptions)
         return facts
 
+    @property
+    def stuck(self) -> bool:
+        """A call still hangs in the driver (a page stuck in a script) or the session is gone."""
+        return bool(self._busy) or not self.healthy
+
     async def responsive(self, timeout_s: float) -> bool:
         """Does the page's main thread still run a script? (A page stuck in a loop does not.)"""
         try:

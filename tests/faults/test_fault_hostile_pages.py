@@ -19,7 +19,7 @@ from local_server import serve_locally
 pytestmark = pytest.mark.browser
 
 PAGES = {
-    "/": b"<!doctype html><title>fine</title><main><h1>A fine page</h1></main>",
+    "/": b"<!doctype html><html lang=\"en\"><title>fine</title><main><h1>A fine page</h1></main>",
     "/dialogs": b"<!doctype html><title>dialogs</title><p>hello</p>"
                 b"<script>alert('Welcome to the sale!'); confirm('Stay signed in?');</script>",
     # After load, as ad scripts do (WebKit blocks a window.open during load by itself; WebDriver's
