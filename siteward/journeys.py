@@ -32,7 +32,6 @@ STEP_ACTIONS = (
     "expect_text", "expect_url", "expect_visible", "expect_value", "screenshot", "mark",
 )
 INTERACTIONS = ("click", "fill", "select", "check", "press")  # what INP (Event Timing) can see
-UNTIMED_ACTIONS = ("mark", "screenshot")
 SELECTOR_ACTIONS = ("click", "fill", "select", "check", "press", "wait_for", "expect_text", "expect_visible",
                     "expect_value")
 # Waits cut short on a retry that meets the first attempt's failure again (fail fast).
@@ -331,7 +330,6 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
     """
     outcome = JourneyOutcome()
     read_inp = getattr(session, "new_interaction_latency", None)  # browsers' sessions have it
-    interaction: StepResult | None = None  # the last interaction step on the current document
     started = time.perf_counter()
     for index, step in enumerate(journey.steps, start=1):
         timeout_s = step.timeout_ms / 1000 if step.timeout_ms else default_timeout_s
@@ -351,16 +349,10 @@ async def run_steps(session: Session, journey: JourneyConfig, *, base_url: str, 
         result = StepResult(index, step.label, step.action, (time.perf_counter() - step_started) * 1000,
                             started=step_wall)
         outcome.steps.append(result)
-        interacted = step.action in INTERACTIONS
-        interaction = result if interacted else None if step.action == "goto" else interaction
-        if read_inp is not None and interaction is not None and step.action not in UNTIMED_ACTIONS:
-            # Read after the interaction and once more after the next step (which usually waits for
-            # its effect): web-vitals may report an interaction late, after its paint and an idle period.
-            latency = await read_inp()
-            if latency is not None:
-                interaction.inp_ms = max(interaction.inp_ms or 0.0, latency)
-            if not interacted:
-                interaction = None
+        if read_inp is not None and step.action in INTERACTIONS:
+            # Read after the interaction; the read itself lets the next paint and an idle period pass,
+            # after which web-vitals has reported it (browsers/vitals.py).
+            result.inp_ms = await read_inp()
     outcome.total_ms = (time.perf_counter() - started) * 1000
     if not outcome.passed:
         await gather_evidence(session, outcome, screenshot_path)

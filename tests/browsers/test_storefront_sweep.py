@@ -4,6 +4,8 @@ storefront fault is caught with the finding that names it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from stage_helpers import run_stage
@@ -56,6 +58,7 @@ def test_checkout_and_state_pages_pass_on_three_engines_and_a_phone(shop, tmp_pa
     assert all("1 localStorage" in f.message for f in recorded)
 
 
+@pytest.mark.skipif(not os.environ.get("SITEWARD_LONG_E2E"), reason="80-100 s of waiting: set SITEWARD_LONG_E2E=1")
 def test_state_is_recorded_again_before_the_session_cookie_expires(faulty_shop, tmp_path):
     # A 20 s session, pages checked over more than twice that: every check still sees the logged-in page.
     faulty_shop.set_faults(["app-session=20"])

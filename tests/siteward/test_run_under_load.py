@@ -127,7 +127,7 @@ def test_checkout_slower_under_load_is_a_finding_and_clean_it_passes(faulty_shop
     code, summary, store = _run(config, results, _when_load_starts(
         results, lambda: faulty_shop.set_faults([f"latency=/:{LATENCY_MS}"]), earlier={summary["run_id"]}))
     [slow] = _under_load(summary)
-    assert slow["status"] == "fail" and slow["value"] > 1.0, slow["message"]
+    assert slow["status"] == "fail" and slow["value"] > 0.5, slow["message"]  # +70 % to +106 % seen
     assert code == 1
     # The before-load rounds and the run's own journey are never compared with the run's history.
     run = store.runs(limit=1)[0]
