@@ -195,7 +195,7 @@ class Traces:
         Returns their Artifacts and, for a file over the limit, a note Finding."""
         keep = recording is not None and (failed or self.mode == "on")
         if recording is None or not recording.traced:
-            kept = await webdriver_evidence(self.ctx, session, subject, tags, recording) if keep else []
+            kept = await webdriver_evidence(self.ctx, session, subject, tags, recording, self.forms()) if keep else []
             await session.close()
             return kept
         try:
@@ -234,11 +234,10 @@ class Traces:
 
 
 async def webdriver_evidence(ctx: StageContext, session: Any, subject: str, tags: dict[str, str],
-                             recording: Recording) -> list[Artifact]:
+                             recording: Recording, forms: list[bytes]) -> list[Artifact]:
     """WebKit's failing step (no trace over WebDriver): the page source and the console entries."""
     folder, stem = recording.folder, recording.stem
     folder.mkdir(parents=True, exist_ok=True)
-    forms = secret_forms(ctx.secrets.values_to_mask())
     source = None
     # A page stuck in a script answers no WebDriver command: reading it would spend the check's
     # time and turn "the main thread is unresponsive" into a bare timeout.

@@ -44,7 +44,7 @@ from loadtests.ingest import emit_results
 from loadtests.safety import check_target
 from loadtests.shapes import LoadPlan, make_plan
 from siteward.errors import UsageError
-from siteward.records import Artifact, Finding
+from siteward.records import LOAD_WINDOW, Artifact, Finding
 from siteward.stage import CoreConfig, StageContext
 from siteward.target import require_target
 
@@ -238,7 +238,7 @@ def emit_window(ctx: StageContext, plan: LoadPlan) -> None:
     measured under load, siteward/under_load.py): a record, as stages share nothing else.
     Locust's own start-up (about a second, more with workers) comes on top of these times."""
     hold_start, hold_end = plan.hold_window()
-    ctx.emit(Finding(stage="loadtests", subject="load", check="load-window", status="pass", severity="info",
+    ctx.emit(Finding(stage="loadtests", subject="load", check=LOAD_WINDOW, status="pass", severity="info",
                      message=f"load started; it holds its target from {hold_start:g} s to {hold_end:g} s",
                      data={"started": time.time(), "hold": [hold_start, hold_end], "duration_s": plan.duration_s}))
 

@@ -11,17 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from siteward.records import LOAD_PHASE_TAG, Finding, Measurement
+from reports.under_load import load_window
+from siteward.records import LOAD_PHASE_TAG, UNDER_LOAD, Finding, Measurement
 
-UNDER = "under-load"
 MAX_POINTS = 2000  # bounded, whatever a run's rounds hold
-
-
-def load_started(findings: Iterable[Finding]) -> float | None:
-    for f in findings:
-        if f.stage == "loadtests" and f.check == "load-window" and isinstance(f.data.get("started"), (int, float)):
-            return float(f.data["started"])
-    return None
 
 
 def journey_points(measurements: Iterable[Measurement], started: float) -> dict[str, list[tuple[float, float, str]]]:
@@ -29,7 +22,7 @@ def journey_points(measurements: Iterable[Measurement], started: float) -> dict[
     points: dict[str, list[tuple[float, float, str]]] = {}
     for m in measurements:
         at = m.data.get("started")
-        if m.metric != "step_ms" or m.tags.get(LOAD_PHASE_TAG) != UNDER or not isinstance(at, (int, float)):
+        if m.metric != "step_ms" or m.tags.get(LOAD_PHASE_TAG) != UNDER_LOAD or not isinstance(at, (int, float)):
             continue
         points.setdefault(m.tags.get("engine", "?"), []).append((round(at - started, 2), m.value, m.tags.get("step", "")))
     return {engine: sorted(found)[:MAX_POINTS] for engine, found in sorted(points.items())}
@@ -38,9 +31,10 @@ def journey_points(measurements: Iterable[Measurement], started: float) -> dict[
 def journey_chart(series: dict[str, list], measurements: Iterable[Measurement],
                   findings: Iterable[Finding]) -> dict[str, Any] | None:
     """uPlot columns on one x axis: the load's users, then each engine's step times (None between)."""
-    started = load_started(findings)
-    if started is None:
+    window = load_window(findings)
+    if window is None:
         return None
+    started = window[0]
     points = journey_points(measurements, started)
     if not points:
         return None

@@ -20,10 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reports.stats import paired_rounds_test
-from siteward.records import LOAD_PHASE_TAG, Finding, Measurement
+from siteward.records import BEFORE_LOAD, LOAD_PHASE_TAG, LOAD_WINDOW, UNDER_LOAD, Finding, Measurement
 from siteward.schema import UnderLoadConfig
 
-BEFORE, UNDER = "before-load", "under-load"
+BEFORE, UNDER = BEFORE_LOAD, UNDER_LOAD
 MIN_STEPS = 3  # fewer timed steps than this tell nothing about a journey's speed
 STARTUP_S = 3.0  # Locust's start-up after the load stage's record: the hold begins this much later
 
@@ -52,16 +52,26 @@ def in_hold(m: Measurement, hold: tuple[float, float] | None) -> bool:
     return hold is None or (isinstance(started, (int, float)) and hold[0] <= started <= hold[1])
 
 
-def hold_span(findings: Iterable[Finding]) -> tuple[float, float] | None:
-    """The hold of the load test in epoch seconds, from the load stage's "load-window" record."""
+def load_window(findings: Iterable[Finding]) -> tuple[float, float, float] | None:
+    """(started, hold start, hold end) in seconds, from the load stage's "load-window" record:
+    the epoch second the load started, then the hold's offsets from it (None: no such record)."""
     for f in findings:
-        if f.stage == "loadtests" and f.check == "load-window":
+        if f.stage == "loadtests" and f.check == LOAD_WINDOW:
             try:
                 started, (begin, end) = float(f.data["started"]), f.data["hold"]
-                return started + float(begin) + STARTUP_S, started + float(end)
+                return started, float(begin), float(end)
             except (KeyError, TypeError, ValueError):
                 return None
     return None
+
+
+def hold_span(findings: Iterable[Finding]) -> tuple[float, float] | None:
+    """The hold of the load test in epoch seconds."""
+    window = load_window(findings)
+    if window is None:
+        return None
+    started, begin, end = window
+    return started + begin + STARTUP_S, started + end
 
 
 def _step_samples(measurements: Iterable[Measurement], hold: tuple[float, float] | None = None,

@@ -31,6 +31,8 @@ def utcnow() -> str:
 # Records of a journey measured before a load test and while it held (siteward/under_load.py):
 # compared with each other by reports/under_load.py, never with the run's history.
 LOAD_PHASE_TAG = "load_phase"
+BEFORE_LOAD, UNDER_LOAD = "before-load", "under-load"  # its values
+LOAD_WINDOW = "load-window"  # the load stage's finding: when the load started and when it holds
 
 
 class _Record(BaseModel):

@@ -21,23 +21,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETUP_HINT = "make setup   (or: bash scripts/setup.sh)"
 
 
-def node_modules_bin(name: str) -> Path | None:
-    """A Node tool from the project's own node_modules (never a global install)."""
+def _node_modules_roots() -> list[Path]:
+    """$SITEWARD_NODE_MODULES, ./node_modules, the checkout's node_modules (never a global install)."""
     roots = [os.environ.get("SITEWARD_NODE_MODULES"), Path.cwd() / "node_modules", PROJECT_ROOT / "node_modules"]
-    for root in roots:
-        if root and (Path(root) / ".bin" / name).exists():
-            return Path(root) / ".bin" / name
-    return None
+    return [Path(root) for root in roots if root]
+
+
+def node_modules_bin(name: str) -> Path | None:
+    """A Node tool from the project's own node_modules."""
+    return next((root / ".bin" / name for root in _node_modules_roots() if (root / ".bin" / name).exists()), None)
 
 
 def node_package_file(package: str, relative: str) -> Path | None:
-    """A file of an npm package in the project's node_modules (e.g. web-vitals' IIFE build, axe.min.js),
-    looked up like node_modules_bin; None when the package is not installed."""
-    roots = [os.environ.get("SITEWARD_NODE_MODULES"), Path.cwd() / "node_modules", PROJECT_ROOT / "node_modules"]
-    for root in roots:
-        if root and (Path(root) / package / relative).is_file():
-            return Path(root) / package / relative
-    return None
+    """A file of an npm package in the project's node_modules (e.g. web-vitals' IIFE build, axe.min.js);
+    None when the package is not installed."""
+    return next((root / package / relative for root in _node_modules_roots()
+                 if (root / package / relative).is_file()), None)
 
 
 def minibrowser_path() -> Path | None:

@@ -20,10 +20,10 @@ from rich.markup import escape
 
 from browsers import stage as browsers_stage
 from loadtests import stage as loadtests_stage
-from siteward.records import LOAD_PHASE_TAG, Finding
+from siteward.records import BEFORE_LOAD, LOAD_PHASE_TAG, LOAD_WINDOW, UNDER_LOAD, Finding
 from siteward.stage import StageContext
 
-BEFORE, UNDER = "before-load", "under-load"
+BEFORE, UNDER = BEFORE_LOAD, UNDER_LOAD
 START_SLACK_S = 3.0  # Locust's start-up (workers connecting) comes on top of the plan's times
 WINDOW_WAIT_S = 180.0  # the load stage's preparations (discovery, safety checks) before Locust
 POLL_S = 0.5
@@ -55,7 +55,7 @@ def _load_window(ctx: StageContext, deadline: float, load_done: threading.Event)
     """The load stage's "load-window" record of this run, once it exists (None: it never came)."""
     while time.monotonic() < deadline and not load_done.is_set():
         for finding in ctx.store.records(ctx.run_id, kind="finding", stage=loadtests_stage.NAME):
-            if finding.check == "load-window":
+            if finding.check == LOAD_WINDOW:
                 return finding.data
         time.sleep(POLL_S)
     return None
