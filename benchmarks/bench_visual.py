@@ -1,30 +1,46 @@
-"""Time browsers.pixeldiff.diff_images on screenshot-sized pairs, side by side with references.
+"""Visual diff, PNG decode included: siteward next to pixelmatch 8.0.0 (JS), side by side.
 
-    .venv/bin/python benchmarks/bench_visual.py [--repeat N] [--reference-all | --no-reference]
+    .venv/bin/python benchmarks/bench_visual.py [--repeat 5] [--blocks 3] [--no-real]
 
-Goal: a 1920x1080 pair in under 100 ms. References on the same pairs:
-- pixelmatch-py (`pip install pixelmatch`), the pure-Python port of the same algorithm
-  (same counts expected); it takes tens of seconds per megapixel-sized pair, so it runs
-  once, on the realistic 1920x1080 pairs only unless --reference-all;
-- a naive Pillow approach: ImageChops.difference, its grey level against a tolerance (all
-  C, but no perceptual metric and no anti-aliasing detection), to show what the numpy costs.
-The machine is shared: besides wall time (fastest and median) it prints CPU time, which
-contention inflates much less.
+The reference is pixelmatch 8.0.0 with pngjs 7.0.0 (as its own CLI decodes), installed by
+this script from benchmarks/visual_reference/package-lock.json (`npm ci`), never by the
+runtime setup. Each side reads both PNG files, decodes them and draws the diff image in
+memory (neither encodes it), at threshold 0.1 with anti-aliasing detection.
+
+Pairs: 1920x1080 and 1440x6000 shop-like pages drawn with Pillow (identical, a price and
+button change, a layout shift of 37 px, every pixel inverted), and with --real (default)
+Chromium screenshots of the demo shop, clean against a fault (layout-shift, a11y), viewport
+and full page.
+
+Timing: per pair, blocks of `repeat` runs of pixelmatch (one Node process, its first run a
+JIT warm-up) and then `repeat` runs of siteward, alternating; the ratio of a block is the
+median of siteward over the median of pixelmatch, and a pair's ratio the median over blocks
+(this shared machine drifts over minutes; neighbouring runs compare fairly). The ratio of the
+fastest runs is printed too (the reference's garbage collection widens its spread). Goal:
+<= 0.5x on every pair, and differing-pixel counts within 2 % of pixelmatch 8's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 from browsers.pixeldiff import diff_images  # noqa: E402
+from browsers.visual import open_pair  # noqa: E402
+
+REFERENCE = Path(__file__).resolve().parent / "visual_reference"
+THRESHOLD = 0.1
 
 
 def shop_page(width: int, height: int, *, price: str = "59,00", banner_dy: int = 0,
@@ -49,65 +65,128 @@ def shop_page(width: int, height: int, *, price: str = "59,00", banner_dy: int =
     return page
 
 
-def naive_pillow(baseline: Image.Image, current: Image.Image, tolerance: int = 25) -> int:
-    diff = ImageChops.difference(baseline.convert("RGB"), current.convert("RGB"))
-    channel_max = diff.convert("L", matrix=None).point(lambda v: 255 if v > tolerance else 0)
-    return int(np.count_nonzero(np.asarray(channel_max)))
+def shifted(page: Image.Image, dy: int) -> Image.Image:
+    """Everything under the header moved down by dy pixels: a layout shift, most pixels differ."""
+    out = page.copy()
+    out.paste(page.crop((0, 72, page.width, page.height - dy)), (0, 72 + dy))
+    return out
 
 
-def timed(fn, repeat: int) -> tuple[float, float, float, object]:
-    """(fastest wall, median wall, fastest CPU) milliseconds. On a shared machine the
-    fastest run and the CPU time estimate the code's own cost; the median shows contention."""
-    wall, cpu, result = [], [], None
+def drawn_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
+    pairs = []
+    for width, height in ((1920, 1080), (1440, 6000)):
+        base = shop_page(width, height)
+        variants = {"identical": base.copy(),
+                    "price+button": shop_page(width, height, price="69,00", banner_dy=3, button=(30, 120, 80)),
+                    "layout shift 37 px": shifted(base, 37)}
+        if height == 1080:
+            variants["all pixels inverted"] = Image.eval(base, lambda v: 255 - v)
+        base_file = folder / f"drawn-{width}x{height}.png"
+        base.save(base_file)
+        for index, (label, image) in enumerate(variants.items()):
+            path = folder / f"drawn-{width}x{height}-{index}.png"
+            image.save(path)
+            pairs.append((f"drawn {width}x{height} {label}", base_file, path))
+    return pairs
+
+
+def real_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
+    """Chromium screenshots of the demo shop: clean, then with a fault (viewport and full page)."""
+    from playwright.sync_api import sync_playwright
+
+    from browsers.playwright_driver import CHROMIUM_ARGS, executable_for
+    from siteward.shop import start_shop
+
+    shots = [("/", "layout-shift", False), ("/", "layout-shift", True), ("/product/canvas-sneaker", "a11y", False),
+             ("/app/products", "a11y", True)]
+    pairs = []
+    with start_shop() as shop, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable_for("chromium"), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        for index, (path, fault, full_page) in enumerate(shots):
+            files = []
+            for faults in ([], [fault]):
+                shop.set_faults(faults)
+                page.goto(shop.url + path, wait_until="load")
+                page.wait_for_timeout(1500)  # late layout shifts and the storefront's data
+                files.append(folder / f"real-{index}-{'fault' if faults else 'clean'}.png")
+                page.screenshot(path=str(files[-1]), full_page=full_page)
+            with Image.open(files[0]) as a, Image.open(files[1]) as b:
+                if a.size != b.size:  # pixelmatch compares equal sizes only: the common top-left area
+                    width, height = min(a.width, b.width), min(a.height, b.height)
+                    a.crop((0, 0, width, height)).save(files[0])
+                    b.crop((0, 0, width, height)).save(files[1])
+                size = f"{min(a.width, b.width)}x{min(a.height, b.height)}"
+            pairs.append((f"chromium {path} {fault} {size}", *files))
+        shop.set_faults([])
+        browser.close()
+    return pairs
+
+
+def install_reference() -> None:
+    if (REFERENCE / "node_modules" / "pixelmatch" / "package.json").is_file():
+        return
+    print("installing the reference (npm ci in benchmarks/visual_reference)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REFERENCE, check=True, timeout=300)
+
+
+def reference_runs(base: Path, current: Path, repeat: int) -> tuple[list[float], int]:
+    """pixelmatch's wall times (ms) of `repeat` runs after one warm-up run, and its count."""
+    out = subprocess.run(["node", "time_pairs.mjs", str(repeat + 1), str(THRESHOLD), str(base), str(current)],
+                         cwd=REFERENCE, capture_output=True, text=True, check=True, timeout=600)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    return [row["ms"] for row in rows[1:]], rows[-1]["count"]
+
+
+def siteward_runs(base: Path, current: Path, repeat: int) -> tuple[list[float], int]:
+    times, count = [], 0
     for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return min(wall), statistics.median(wall), min(cpu), result
+        start = time.perf_counter()
+        baseline, fresh = open_pair(base, current)
+        count = diff_images(baseline, fresh, threshold=THRESHOLD).differing_pixels
+        times.append((time.perf_counter() - start) * 1000)
+    return times, count
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--reference-all", action="store_true",
-                        help="also run pixelmatch-py on 1440x6000 and the worst case (minutes)")
-    parser.add_argument("--no-reference", action="store_true", help="skip pixelmatch-py")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per side and block")
+    parser.add_argument("--blocks", type=int, default=3, help="alternating blocks per pair")
+    parser.add_argument("--no-real", action="store_true", help="skip the Chromium screenshots of the demo shop")
     args = parser.parse_args()
-    try:
-        from pixelmatch.contrib.PIL import pixelmatch
-    except ImportError:
-        pixelmatch = None
-        print("pixelmatch-py not installed: comparing against the naive Pillow approach only")
-
-    cases = []
-    for width, height in ((1920, 1080), (1440, 6000)):
-        base = shop_page(width, height)
-        cases += [
-            (f"{width}x{height} identical", base, base.copy()),
-            (f"{width}x{height} price+button+banner", base,
-             shop_page(width, height, price="69,00", banner_dy=3, button=(30, 120, 80))),
-            (f"{width}x{height} size change +40px", base, shop_page(width, height + 40)),
-            (f"{width}x{height} worst case (all differ)", base, Image.eval(base, lambda v: 255 - v)),
-        ]
-
-    header = (f"{'pair':42} {'ours min':>8} {'med':>7} {'cpu':>7} {'no-draw':>8} {'pillow':>7} {'cpu':>6}"
-              f" {'pm-py':>8} {'pm-py/ours':>10}  differing ours/pm-py")
-    print(f"milliseconds; wall: fastest and median of {args.repeat}; cpu: fastest process time; pm-py: one run")
-    print(header)
-    print("-" * len(header))
-    for label, base, cur in cases:
-        ours_min, ours_med, ours_cpu, ours = timed(lambda: diff_images(base, cur), args.repeat)
-        bare_min, _, _, _ = timed(lambda: diff_images(base, cur, draw=False), args.repeat)
-        pillow_min, _, pillow_cpu, _ = timed(lambda: naive_pillow(base, cur), args.repeat)
-        ref_ms, ref_count = float("nan"), "-"
-        slow = base.size[1] > 2000 or "worst" in label
-        if pixelmatch and not args.no_reference and (args.reference_all or not slow) and cur.size == base.size:
-            ref_ms, _, _, ref_count = timed(lambda: pixelmatch(base, cur), 1)
-        ratio = f"{ref_ms / ours_min:9.0f}x" if ref_ms == ref_ms else f"{'-':>10}"
-        print(f"{label:42} {ours_min:8.1f} {ours_med:7.1f} {ours_cpu:7.1f} {bare_min:8.1f} {pillow_min:7.1f}"
-              f" {pillow_cpu:6.1f} {ref_ms:8.0f}"
-              f" {ratio}  {ours.differing_pixels}/{ref_count}")
+    if not 1 <= args.repeat <= 50 or not 1 <= args.blocks <= 20:
+        parser.error("--repeat must be 1..50 and --blocks 1..20")
+    install_reference()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pairs = drawn_pairs(folder) + ([] if args.no_real else real_pairs(folder))
+        siteward_runs(pairs[0][1], pairs[0][2], 1)  # compiled code loaded once, as in a sweep
+        header = (f"{'pair':50} {'pixelmatch 8':>12} {'siteward':>9} {'ratio':>6} {'fastest':>8}"
+                  f"  {'differing: pixelmatch / siteward':>34}")
+        print(f"milliseconds, medians; PNG decode included; ratio = median over {args.blocks} blocks of "
+              f"{args.repeat} runs each")
+        print(header)
+        print("-" * len(header))
+        worst_ratio, worst_fastest, worst_count = 0.0, 0.0, 0.0
+        for label, base, current in pairs:
+            ratios, ref_all, ours_all, ref_count, ours_count = [], [], [], 0, 0
+            for _ in range(args.blocks):
+                ref_ms, ref_count = reference_runs(base, current, args.repeat)
+                ours_ms, ours_count = siteward_runs(base, current, args.repeat)
+                ratios.append(statistics.median(ours_ms) / statistics.median(ref_ms))
+                ref_all += ref_ms
+                ours_all += ours_ms
+            ratio = statistics.median(ratios)
+            gap = abs(ours_count - ref_count) / ref_count if ref_count else float(ours_count != 0)
+            worst_ratio, worst_count = max(worst_ratio, ratio), max(worst_count, gap)
+            fastest = min(ours_all) / min(ref_all)
+            worst_fastest = max(worst_fastest, fastest)
+            print(f"{label:50} {statistics.median(ref_all):12.0f} {statistics.median(ours_all):9.0f} {ratio:5.2f}x"
+                  f" {fastest:7.2f}x"
+                  f"  {ref_count:>16,} / {ours_count:<,} ({gap:.2%})")
+        print(f"\nworst ratio {worst_ratio:.2f}x, of the fastest runs {worst_fastest:.2f}x "
+              f"(goal <= 0.5x: {'met' if max(worst_ratio, worst_fastest) <= 0.5 else 'NOT met'}); "
+              f"worst count difference {worst_count:.2%} (goal <= 2 %: {'met' if worst_count <= 0.02 else 'NOT met'})")
 
 
 if __name__ == "__main__":

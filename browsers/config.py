@@ -142,7 +142,8 @@ class BrowsersConfig(Strict):
 
 
 class VisualConfig(Strict):
-    threshold: float = Field(0.1, ge=0, le=1, description="per-pixel colour tolerance (0 exact .. 1 anything)")
+    threshold: float = Field(0.1, ge=0, le=1, description=(
+        "per-pixel colour tolerance: the OKLab HyAB distance pixelmatch 8 allows (0 exact, black vs white 1)"))
     antialiasing: bool = Field(True, description="ignore anti-aliased edge pixels")
     max_diff_ratio: float | None = Field(
         None, ge=0, le=1, description="budget: share of differing pixels (unset: [budgets] visual_diff_ratio)")

@@ -59,3 +59,11 @@ if [ ! -f .venv/.siteward-installed ] || [ pyproject.toml -nt .venv/.siteward-in
   .venv/bin/python -m pip install -q -e '.[test]'
   touch .venv/.siteward-installed
 fi
+
+# --- The visual diff's compiled kernel: numba caches it in browsers/__pycache__ -----------
+if [ ! -f .venv/.pixelkernel-compiled ] || [ browsers/pixelkernel.py -nt .venv/.pixelkernel-compiled ] \
+   || [ .venv/.siteward-installed -nt .venv/.pixelkernel-compiled ]; then
+  say "compiling the visual diff kernel (numba, about 15 s once)"
+  .venv/bin/python -c "from browsers.pixelkernel import warm_up; warm_up()"
+  touch .venv/.pixelkernel-compiled
+fi
