@@ -9,7 +9,12 @@ loadtests/calibrate.py), four runs of the same length and user count:
     siteward,     all cores      the load stage, --workers <cores> (master + workers)
 
 Targets: siteward 1 process >= 0.95x plain Locust 1 process; siteward all cores >= 1.6x
-siteward 1 process (on a 2-core machine). Prints the figures and the ratios; each ratio is the
+siteward 1 process (on a 2-core machine).
+
+--decompose adds two plain-Locust runs per round that locate the all-cores gap to plain
+Locust `--processes`: the same plain locustfile run the way siteward runs Locust (a master
+plus separately started workers), and that layout driven by a LoadTestShape of constant
+users, as siteward's plan drives Locust. Prints the figures and the ratios; each ratio is the
 median of per-round ratios of two neighbouring runs, because this kind of shared virtual machine
 drifts up to 2x in speed over minutes (identical runs minutes apart are no fair comparison).
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -95,6 +101,48 @@ def plain_locust(url: str, processes: int, users: int, duration: int, work: Path
     return Figures(requests / duration, requests, children_cpu_s() - cpu_before)
 
 
+SHAPE = """
+from locust import LoadTestShape
+
+
+class ConstantUsers(LoadTestShape):
+    def tick(self):
+        return None if self.get_run_time() >= {duration} else ({users}, {users})
+"""
+
+
+def plain_spawned(url: str, workers: int, users: int, duration: int, work: Path, *, shaped: bool) -> Figures:
+    """Plain Locust as siteward runs it: a master and `workers` separately started workers."""
+    locustfile = work / f"plain_{'shaped' if shaped else 'spawned'}.py"
+    locustfile.write_text(PLAIN_LOCUSTFILE + (SHAPE.format(duration=duration, users=users) if shaped else ""))
+    prefix = work / f"plain-{locustfile.stem}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    master_cmd = [*base, "--headless", "--host", url, "--only-summary", "--csv", str(prefix), "--exit-code-on-error",
+                  "0", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                  "--expect-workers", str(workers)]
+    if not shaped:
+        master_cmd += ["-u", str(users), "-r", str(users), "-t", f"{duration}s"]
+    cpu_before = children_cpu_s()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    master = subprocess.Popen(master_cmd, **quiet)
+    workers_procs = [subprocess.Popen([*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+                                      **quiet) for _ in range(workers)]
+    try:
+        master.wait(timeout=duration + 120)
+        for proc in workers_procs:
+            proc.wait(timeout=30)
+    finally:
+        for proc in (master, *workers_procs):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    requests = request_count(Path(f"{prefix}_stats.csv"))
+    return Figures(requests / duration, requests, children_cpu_s() - cpu_before)
+
+
 def siteward_stage(url: str, workers: int, users: int, duration: int, work: Path) -> tuple[Figures, str]:
     data = tomllib.loads(builtin_config_text())
     data["target"]["base_url"] = url
@@ -148,9 +196,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6,
                         help="repeat the four runs (order flipped each round: a shared machine drifts)")
     parser.add_argument("--no-nginx", action="store_true", help="use the asyncio server even if nginx exists")
+    parser.add_argument("--decompose", action="store_true",
+                        help="also run plain Locust in siteward's process layout, with and without a shape")
     args = parser.parse_args()
     cores = psutil.cpu_count(logical=True) or 1
-    runs: dict[str, list[Figures]] = {k: [] for k in ("plain-1", "ours-1", "plain-all", "ours-all")}
+    runs: dict[str, list[Figures]] = {k: [] for k in ("plain-1", "ours-1", "plain-all", "ours-all",
+                                                      *(("spawned-all", "shaped-all") if args.decompose else ()))}
     saturation: dict[str, list[str]] = {"ours-1": [], "ours-all": []}
     with static_target(prefer_nginx=not args.no_nginx) as (url, server), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -165,16 +216,25 @@ def main() -> None:
                 runs[f"ours-{tag}"].append(figures)
                 saturation[f"ours-{tag}"].append(sat)
 
+            def spawned(processes: int, tag: str) -> None:
+                runs[f"{tag}-all"].append(plain_spawned(url, processes, args.users, args.duration, work,
+                                                        shaped=tag == "shaped"))
+
             # Each goal's two runs are neighbours in time; the order flips every round.
             order = [(plain, 1, "1"), (ours, 1, "1"), (ours, cores, "all"), (plain, cores, "all")]
+            if args.decompose:
+                order += [(spawned, cores, "spawned"), (spawned, cores, "shaped")]
             for run, processes, tag in (order if round_no % 2 == 0 else order[::-1]):
                 run(processes, tag)
     rps = {k: statistics.median(f.rps for f in v) for k, v in runs.items()}
     eff = {k: statistics.median(f.per_cpu_s for f in v) for k, v in runs.items()}
     labels = {"plain-1": "plain Locust, 1 process", "ours-1": "siteward load stage, 1 process",
-              "plain-all": f"plain Locust, --processes {cores}", "ours-all": f"siteward load stage, {cores} workers"}
+              "plain-all": f"plain Locust, --processes {cores}", "ours-all": f"siteward load stage, {cores} workers",
+              "spawned-all": f"plain Locust, master + {cores} workers", "shaped-all": "  ... driven by a shape"}
     print(f"\n{'run':<36}{'req/s':>8}{'req/CPU-s':>11}   req/s of each round")
     for key, label in labels.items():
+        if key not in runs:
+            continue
         print(f"{label:<36}{rps[key]:>8.0f}{eff[key]:>11.0f}   {', '.join(f'{f.rps:.0f}' for f in runs[key])}")
     print(f"generator-saturated finding: 1 process {saturation['ours-1']}, all cores {saturation['ours-all']}")
     print(f"load average after: {', '.join(f'{x:.1f}' for x in psutil.getloadavg())} "
@@ -194,6 +254,10 @@ def main() -> None:
         ("plain Locust all cores / 1 process, req/s", paired("plain-all", "plain-1"), None),
         ("siteward / plain Locust, all cores, req/s", paired("ours-all", "plain-all"), None),
     ]
+    if args.decompose:  # where the all-cores gap comes from, step by step from plain --processes
+        rows += [("  plain, master + workers / --processes", paired("spawned-all", "plain-all"), None),
+                 ("  ... driven by a shape / --processes", paired("shaped-all", "plain-all"), None),
+                 ("  siteward / plain driven by a shape", paired("ours-all", "shaped-all"), None)]
     print()
     per_request_us = 1e6 / eff["plain-1"] if eff["plain-1"] else 0.0
     print(f"CPU per request of plain Locust here: {per_request_us:.0f} µs; what siteward adds (best of 3):")
