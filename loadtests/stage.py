@@ -139,7 +139,7 @@ CATALOG_BUDGET_S = 20.0  # all attempts together: httpx's timeouts are per read,
 CATALOG_MAX_BYTES = 8 * 1024 * 1024
 
 
-def discover_samples(base_url: str, attempts: int = 5, budget_s: float = CATALOG_BUDGET_S,
+def discover_samples(base_url: str, attempts: int = 10, budget_s: float = CATALOG_BUDGET_S,
                      access: dict[str, Any] | None = None) -> dict[str, list[str]]:
     """Product slugs, ids, categories and search words from the shop's /api/products.
 

@@ -101,7 +101,9 @@ def test_open_model_holds_the_target_rate_within_5_percent(faulty_shop, make_ctx
 
 def test_sustained_errors_abort_the_run_early(faulty_shop, make_ctx):
     faulty_shop.set_faults(["errors=0.6"])
-    ctx = make_ctx(faulty_shop.url, {**SMALL, "duration_s": 30},
+    # Samples given: discovering them from a shop failing 60 % of its answers is luck (0.6 ** attempts).
+    samples = {"slug": ["canvas-sneaker"], "product_id": ["1"], "category": ["shoes"], "q": ["shirt"]}
+    ctx = make_ctx(faulty_shop.url, {**SMALL, "duration_s": 30}, samples=samples,
                    thresholds={"abort_error_ratio": 0.3, "abort_window_s": 3})
     run_stage(ctx)
     abort = next(r for r in records(ctx) if isinstance(r, Finding) and r.check == "abort")
