@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from loadtests.calibrate import static_target  # noqa: E402
+from loadtests.runner import free_port  # noqa: E402
 from loadtests import stage as load_stage  # noqa: E402
 from siteward.config import builtin_config_text, parse_config  # noqa: E402
 from siteward.records import Finding  # noqa: E402
@@ -116,9 +116,7 @@ def plain_spawned(url: str, workers: int, users: int, duration: int, work: Path,
     locustfile = work / f"plain_{'shaped' if shaped else 'spawned'}.py"
     locustfile.write_text(PLAIN_LOCUSTFILE + (SHAPE.format(duration=duration, users=users) if shaped else ""))
     prefix = work / f"plain-{locustfile.stem}"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
     master_cmd = [*base, "--headless", "--host", url, "--only-summary", "--csv", str(prefix), "--exit-code-on-error",
                   "0", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
